@@ -14,6 +14,7 @@
 //! - [`demo`]: the embedded demo ERP, also the fake upstream of tests and benchmarks.
 //! - [`secret`]: a string that is never formatted.
 
+pub mod demo;
 pub mod pyliteral;
 pub mod secret;
 pub mod tokens;
