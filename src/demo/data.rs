@@ -21,6 +21,8 @@ pub(crate) const COMPANY: TableId = 2;
 pub(crate) const COUNTRY: TableId = 3;
 pub(crate) const CATEGORY: TableId = 4;
 pub(crate) const IR_MODEL: TableId = 5;
+pub(crate) const CURRENCY: TableId = 6;
+pub(crate) const CURRENCY_RATE: TableId = 7;
 
 /// One value per field of the model, in field order.
 pub(crate) type Row = Vec<Value>;

@@ -10,7 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use super::data::{Database, TableId, CATEGORY, COMPANY, COUNTRY, IR_MODEL, PARTNER, USERS};
+use super::data::{
+    Database, TableId, CATEGORY, COMPANY, COUNTRY, CURRENCY, CURRENCY_RATE, IR_MODEL, PARTNER,
+    USERS,
+};
 use super::faults::{Fault, Site};
 use super::methods::{self, read_lock, Operation};
 use super::records::Stamp;
@@ -281,7 +284,7 @@ fn redact(value: &Value) -> Value {
 
 /// The access rules: the admin may do anything; other users may read everything but
 /// `ir.model`, and may not create contacts, create or delete users, or change companies,
-/// countries and tags.
+/// countries, currencies and tags.
 fn check_access(uid: i64, table: TableId, operation: Operation) -> Result<(), Fault> {
     if uid == super::DEMO_ADMIN_UID || uid == 1 {
         return Ok(());
@@ -293,7 +296,7 @@ fn check_access(uid: i64, table: TableId, operation: Operation) -> Result<(), Fa
         (PARTNER, _) => return Ok(()),
         (USERS, Operation::Write) => return Ok(()),
         (USERS, _) => "Administration/Access Rights",
-        (COMPANY | COUNTRY, _) => "Administration/Settings",
+        (COMPANY | COUNTRY | CURRENCY | CURRENCY_RATE, _) => "Administration/Settings",
         (CATEGORY, _) => "Extra Rights/Contact Creation",
         _ => return Ok(()),
     };

@@ -316,3 +316,28 @@ fn timestamps_are_formatted_in_utc() {
     assert_eq!(format_timestamp(1_796_006_810), "2026-11-30 02:46:50");
     assert_eq!(now_utc().len(), 19);
 }
+
+#[test]
+fn dates_and_floats_as_in_transcript_16() {
+    let kwargs = json!({"fields": ["name", "rate", "company_rate", "currency_id", "company_id"], "limit": 2, "order": "name desc"});
+    let rows = admin_call(
+        "res.currency.rate",
+        "search_read",
+        json!([[["currency_id.name", "=", "EUR"]]]),
+        kwargs,
+    );
+    assert_eq!(
+        rows,
+        Ok(
+            json!([{"id": 125, "name": "2010-01-01", "rate": 1.2834, "company_rate": 1.2834,
+                   "currency_id": [125, "EUR"], "company_id": [1, "YourCompany"]}])
+        )
+    );
+    let bad_date = admin_call(
+        "res.currency.rate",
+        "create",
+        json!([{"name": "yesterday", "currency_id": 125}]),
+        json!({}),
+    );
+    assert_eq!(bad_date.map_err(|f| f.code), Err(1));
+}

@@ -14,9 +14,6 @@
 //! also works as its password) and [`DEMO_USER_LOGIN`] / [`DEMO_USER_PASSWORD`] (uid 8: no
 //! contact creation, no access to `ir.model`, cannot create or delete users).
 
-// Until the HTTP server (next commit) uses them, the pure parts are only reached by tests.
-#![allow(dead_code)]
-
 mod data;
 mod dispatch;
 mod domain;
@@ -28,9 +25,20 @@ mod pyrepr;
 mod records;
 mod schema;
 mod seed;
+mod server;
 mod values;
 
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use dispatch::Erp;
 
 /// The only database name the demo ERP knows.
 pub const DEMO_DB: &str = "demo";
@@ -81,5 +89,105 @@ impl Call {
             args: Value::Null,
             kwargs: Value::Null,
         }
+    }
+}
+
+/// How the demo ERP serves HTTP.
+#[derive(Debug, Clone, Default)]
+pub struct DemoConfig {
+    /// Keep connections open between requests (for benchmarks). Off by default, like Odoo,
+    /// which answers `Connection: close` and closes after every response.
+    pub keep_alive: bool,
+}
+
+/// A running demo ERP. Cheap to clone; the server stops when [`DemoErp::shutdown`] is called
+/// or the last clone is dropped.
+#[derive(Clone)]
+pub struct DemoErp {
+    inner: Arc<Running>,
+}
+
+struct Running {
+    addr: SocketAddr,
+    erp: Arc<Erp>,
+    stop: watch::Sender<bool>,
+    accept_loop: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// Serves the demo ERP on `listener` in the background, with a freshly seeded database.
+/// Fails only if the listener's address cannot be read.
+pub async fn spawn(listener: TcpListener, config: DemoConfig) -> io::Result<DemoErp> {
+    let addr = listener.local_addr()?;
+    let erp = Arc::new(Erp::new());
+    let (stop, stopped) = watch::channel(false);
+    let accept_loop = tokio::spawn(server::serve(
+        listener,
+        Arc::clone(&erp),
+        config.keep_alive,
+        stopped,
+    ));
+    Ok(DemoErp {
+        inner: Arc::new(Running {
+            addr,
+            erp,
+            stop,
+            accept_loop: Mutex::new(Some(accept_loop)),
+        }),
+    })
+}
+
+impl DemoErp {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// `http://<addr>`, the base URL of its XML-RPC endpoints (`/xmlrpc/2/common`, ...).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.inner.addr)
+    }
+
+    /// The calls served so far (at most the last 10 000), oldest first.
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.erp.calls()
+    }
+
+    /// How many `execute_kw` calls were served (a cheap atomic counter).
+    pub fn execute_kw_count(&self) -> u64 {
+        self.inner.erp.execute_kw_count()
+    }
+
+    /// Forgets the recorded calls and zeroes the counter.
+    pub fn reset_calls(&self) {
+        self.inner.erp.reset_calls();
+    }
+
+    /// Stops accepting connections, lets open ones finish their current request, and waits
+    /// for the accept loop to end. Calling it again does nothing.
+    pub async fn shutdown(&self) {
+        self.inner.stop.send_replace(true);
+        let accept_loop = self
+            .inner
+            .accept_loop
+            .lock()
+            .map(|mut accept_loop| accept_loop.take())
+            .unwrap_or_default();
+        if let Some(accept_loop) = accept_loop {
+            let _ = accept_loop.await;
+        }
+    }
+}
+
+impl fmt::Debug for DemoErp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DemoErp")
+            .field("addr", &self.inner.addr)
+            .finish_non_exhaustive()
     }
 }

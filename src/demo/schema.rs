@@ -98,15 +98,6 @@ impl Field {
     pub(crate) fn is_stored(&self) -> bool {
         self.compute.is_none()
     }
-
-    /// Whether a client may write it (readonly fields are silently skipped, as Odoo does).
-    pub(crate) fn is_writable(&self) -> bool {
-        !self.readonly
-            && matches!(
-                self.compute,
-                None | Some(Compute::Related { .. }) | Some(Compute::CompanyType)
-            )
-    }
 }
 
 const fn field(name: &'static str, string: &'static str, kind: Kind) -> Field {
@@ -386,6 +377,7 @@ pub(crate) const COMPANY: Model = Model {
         field("zip", "Zip", Kind::Char),
         field("city", "City", Kind::Char),
         field("country_id", "Country", Kind::Many2one("res.country")),
+        field("currency_id", "Currency", Kind::Many2one("res.currency")),
         field("sequence", "Sequence", Kind::Integer),
         field("active", "Active", Kind::Boolean),
     ],
@@ -434,8 +426,45 @@ pub(crate) const IR_MODEL: Model = Model {
     ],
 };
 
+pub(crate) const CURRENCY: Model = Model {
+    name: "res.currency",
+    description: "Currency",
+    order: "active desc, name",
+    fields: fields![
+        required("name", "Currency", Kind::Char),
+        required("symbol", "Symbol", Kind::Char),
+        field("full_name", "Name", Kind::Char),
+        field("rounding", "Rounding Factor", Kind::Float),
+        field("decimal_places", "Decimal Places", Kind::Integer),
+        field("active", "Active", Kind::Boolean),
+        one2many("rate_ids", "Rates", "res.currency.rate", "currency_id"),
+    ],
+};
+
+pub(crate) const CURRENCY_RATE: Model = Model {
+    name: "res.currency.rate",
+    description: "Currency Rate",
+    order: "name desc",
+    fields: fields![
+        required("name", "Date", Kind::Date),
+        field("rate", "Technical Rate", Kind::Float),
+        field("company_rate", "Company Rate", Kind::Float),
+        required("currency_id", "Currency", Kind::Many2one("res.currency")),
+        field("company_id", "Company", Kind::Many2one("res.company")),
+    ],
+};
+
 /// Every model, in a fixed order: a model's position here is its index in the database.
-pub(crate) const MODELS: [&Model; 6] = [&PARTNER, &USERS, &COMPANY, &COUNTRY, &CATEGORY, &IR_MODEL];
+pub(crate) const MODELS: [&Model; 8] = [
+    &PARTNER,
+    &USERS,
+    &COMPANY,
+    &COUNTRY,
+    &CATEGORY,
+    &IR_MODEL,
+    &CURRENCY,
+    &CURRENCY_RATE,
+];
 
 pub(crate) fn model_index(name: &str) -> Option<usize> {
     MODELS.iter().position(|model| model.name == name)

@@ -1,12 +1,15 @@
 //! The demo dataset, generated in code so every start is identical: one company
 //! ("YourCompany", partner 1), 50 partners (9 companies and their contacts, a few individuals,
 //! two nameless addresses, three archived), 4 users (admin uid 2, demo_api uid 8), countries,
-//! tags and the `ir.model` rows with the `rest_api` / `x_rest_api` flags. Partner ids, names
+//! tags, currencies with two rates, and the `ir.model` rows with the `rest_api` / `x_rest_api` flags. Partner ids, names
 //! and emails follow the Odoo 18 transcripts where those show them.
 
 use serde_json::{json, Value};
 
-use super::data::{Database, Row, TableId, CATEGORY, COMPANY, COUNTRY, IR_MODEL, PARTNER, USERS};
+use super::data::{
+    Database, Row, TableId, CATEGORY, COMPANY, COUNTRY, CURRENCY, CURRENCY_RATE, IR_MODEL, PARTNER,
+    USERS,
+};
 use super::schema::{Field, Kind, MODELS};
 
 /// When the seeded records were created and last written (UTC, as Odoo prints datetimes).
@@ -303,6 +306,45 @@ pub(crate) fn database() -> Database {
         values.extend(partner_extras(id));
         put(&mut db, PARTNER, id, &values);
     }
+    // (id, code, symbol, full name, decimal places, active)
+    for (id, name, symbol, full_name, decimals, active) in [
+        (1, "USD", "$", "United States dollar", 2, true),
+        (125, "EUR", "€", "Euro", 2, true),
+        (147, "GBP", "£", "Pound sterling", 2, false),
+        (25, "JPY", "¥", "Japanese yen", 0, false),
+    ] {
+        put(
+            &mut db,
+            CURRENCY,
+            id,
+            &[
+                ("name", json!(name)),
+                ("symbol", json!(symbol)),
+                ("full_name", json!(full_name)),
+                ("rounding", json!(if decimals == 0 { 1.0 } else { 0.01 })),
+                ("decimal_places", json!(decimals)),
+                ("active", json!(active)),
+            ],
+        );
+    }
+    // (id, date, rate, currency)
+    for (id, date, rate, currency) in [
+        (125, "2010-01-01", 1.2834, 125),
+        (126, "2010-01-01", 0.8467, 147),
+    ] {
+        put(
+            &mut db,
+            CURRENCY_RATE,
+            id,
+            &[
+                ("name", json!(date)),
+                ("rate", json!(rate)),
+                ("company_rate", json!(rate)),
+                ("currency_id", json!(currency)),
+                ("company_id", json!(1)),
+            ],
+        );
+    }
     put(
         &mut db,
         COMPANY,
@@ -317,6 +359,7 @@ pub(crate) fn database() -> Database {
             ("zip", json!("94134")),
             ("city", json!("San Francisco")),
             ("country_id", json!(UNITED_STATES)),
+            ("currency_id", json!(1)),
         ],
     );
     // (uid, login, partner, active)
