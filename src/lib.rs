@@ -15,6 +15,7 @@
 //! - [`secret`]: a string that is never formatted.
 
 pub mod api;
+pub mod demo;
 pub mod pyliteral;
 pub mod secret;
 pub mod tokens;

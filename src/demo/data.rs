@@ -1,0 +1,471 @@
+//! The in-memory database of the demo ERP: one table per model, rows keyed by id, plus the
+//! computed fields and the conversion of stored values into what Odoo sends over XML-RPC.
+//! Mutations that check business rules live in `records`; the dataset in `seed`. No I/O.
+//!
+//! Stored form of a value, by field type: text-like fields hold a string or `false`; integers
+//! and floats a number; booleans a bool; many2one an id or `false`; many2many an array of ids.
+//! Computed fields (and one2many) hold `null` in the row and are derived when read.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Map, Value};
+
+use super::order;
+use super::schema::{self, Compute, Kind, Model, MODELS};
+
+/// Index of a model in [`schema::MODELS`] and in [`Database::tables`].
+pub(crate) type TableId = usize;
+pub(crate) const PARTNER: TableId = 0;
+pub(crate) const USERS: TableId = 1;
+pub(crate) const COMPANY: TableId = 2;
+pub(crate) const COUNTRY: TableId = 3;
+pub(crate) const CATEGORY: TableId = 4;
+pub(crate) const IR_MODEL: TableId = 5;
+pub(crate) const CURRENCY: TableId = 6;
+pub(crate) const CURRENCY_RATE: TableId = 7;
+
+/// One value per field of the model, in field order.
+pub(crate) type Row = Vec<Value>;
+
+/// The records of one model.
+pub(crate) struct Table {
+    pub(crate) model: &'static Model,
+    pub(crate) rows: BTreeMap<i64, Row>,
+    pub(crate) next_id: i64,
+    /// For each many2one that a one2many reads back: (field index, target id -> source ids).
+    back_refs: Vec<(usize, HashMap<i64, BTreeSet<i64>>)>,
+}
+
+impl Table {
+    fn new(model: &'static Model) -> Table {
+        let mut back_refs = Vec::new();
+        for (index, field) in model.fields.iter().enumerate() {
+            if let Kind::Many2one(_) = field.kind {
+                let read_back = MODELS.iter().any(|other| {
+                    other
+                        .fields
+                        .iter()
+                        .any(|candidate| candidate.kind == Kind::One2many(model.name, field.name))
+                });
+                if read_back {
+                    back_refs.push((index, HashMap::new()));
+                }
+            }
+        }
+        Table {
+            model,
+            rows: BTreeMap::new(),
+            next_id: 1,
+            back_refs,
+        }
+    }
+
+    pub(crate) fn row(&self, id: i64) -> Option<&Row> {
+        self.rows.get(&id)
+    }
+
+    /// The index of a field that every model of the demo has.
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
+        self.model.field_index(name)
+    }
+
+    fn link(&mut self, id: i64, row: &Row) {
+        for (field, refs) in &mut self.back_refs {
+            if let Some(target) = row.get(*field).and_then(Value::as_i64) {
+                refs.entry(target).or_default().insert(id);
+            }
+        }
+    }
+
+    fn unlink_refs(&mut self, id: i64, row: &Row) {
+        for (field, refs) in &mut self.back_refs {
+            if let Some(target) = row.get(*field).and_then(Value::as_i64) {
+                if let Some(set) = refs.get_mut(&target) {
+                    set.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Ids whose many2one `field` points to `target` (only for fields read back by a one2many).
+    fn referring(&self, field: usize, target: i64) -> Vec<i64> {
+        self.back_refs
+            .iter()
+            .find(|(index, _)| *index == field)
+            .and_then(|(_, refs)| refs.get(&target))
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// All tables, indexed by [`TableId`].
+pub(crate) struct Database {
+    pub(crate) tables: Vec<Table>,
+}
+
+impl Database {
+    pub(crate) fn empty() -> Database {
+        Database {
+            tables: MODELS.iter().map(|model| Table::new(model)).collect(),
+        }
+    }
+
+    pub(crate) fn table(&self, table: TableId) -> &Table {
+        &self.tables[table]
+    }
+
+    pub(crate) fn model(&self, table: TableId) -> &'static Model {
+        self.tables[table].model
+    }
+
+    pub(crate) fn exists(&self, table: TableId, id: i64) -> bool {
+        self.tables[table].rows.contains_key(&id)
+    }
+
+    /// Adds or replaces a row; `row` must have one value per field.
+    pub(crate) fn insert(&mut self, table: TableId, id: i64, row: Row) {
+        let table = &mut self.tables[table];
+        if let Some(old) = table.rows.remove(&id) {
+            table.unlink_refs(id, &old);
+        }
+        table.link(id, &row);
+        table.rows.insert(id, row);
+        table.next_id = table.next_id.max(id + 1);
+    }
+
+    /// Sets one stored value of an existing row.
+    pub(crate) fn set(&mut self, table: TableId, id: i64, field: usize, value: Value) {
+        let table = &mut self.tables[table];
+        let Some(mut row) = table.rows.remove(&id) else {
+            return;
+        };
+        table.unlink_refs(id, &row);
+        if let Some(slot) = row.get_mut(field) {
+            *slot = value;
+        }
+        table.link(id, &row);
+        table.rows.insert(id, row);
+    }
+
+    pub(crate) fn remove(&mut self, table: TableId, id: i64) -> Option<Row> {
+        let table = &mut self.tables[table];
+        let row = table.rows.remove(&id)?;
+        table.unlink_refs(id, &row);
+        Some(row)
+    }
+
+    /// The value of field `field` of record `id`, in stored form (computed fields included;
+    /// one2many as an array of ids in the comodel's order).
+    pub(crate) fn value(&self, table: TableId, id: i64, row: &Row, field: usize) -> Value {
+        let model = self.model(table);
+        let Some(definition) = model.fields.get(field) else {
+            return Value::Bool(false);
+        };
+        match definition.compute {
+            None => row.get(field).cloned().unwrap_or(Value::Bool(false)),
+            Some(Compute::Id) => Value::from(id),
+            Some(Compute::DisplayName) => self.display_name(table, id, row),
+            Some(Compute::CompleteName) => self.partner_complete_name(id, row),
+            Some(Compute::Related { via, field: target }) => self.related(table, row, via, target),
+            Some(Compute::Inverse) => match definition.kind {
+                Kind::One2many(comodel, inverse) => self.one2many(comodel, inverse, id),
+                _ => Value::Array(Vec::new()),
+            },
+            Some(Compute::CompanyType) => {
+                let is_company = self.stored(table, row, "is_company").as_bool() == Some(true);
+                Value::from(if is_company { "company" } else { "person" })
+            }
+            Some(Compute::CommercialPartner) => Value::from(self.commercial_partner(id)),
+            Some(Compute::CommercialCompanyName) => self.commercial_company_name(id, row),
+            Some(Compute::EmailFormatted) => {
+                match (
+                    self.stored(table, row, "email"),
+                    self.stored(table, row, "name"),
+                ) {
+                    (Value::String(email), Value::String(name)) => {
+                        Value::from(format!("\"{name}\" <{email}>"))
+                    }
+                    (Value::String(email), _) => Value::from(format!("<{email}>")),
+                    _ => Value::Bool(false),
+                }
+            }
+        }
+    }
+
+    /// The value of field `field` as Odoo sends it: many2one as `[id, display_name]`.
+    pub(crate) fn read_value(&self, table: TableId, id: i64, row: &Row, field: usize) -> Value {
+        let value = self.value(table, id, row, field);
+        match self.model(table).fields.get(field).map(|field| field.kind) {
+            Some(Kind::Many2one(comodel)) => match value.as_i64() {
+                Some(target) => self.name_pair(comodel, target),
+                None => Value::Bool(false),
+            },
+            _ => value,
+        }
+    }
+
+    /// `[id, display_name]` of a record, or `false` if it is gone.
+    pub(crate) fn name_pair(&self, model: &str, id: i64) -> Value {
+        let Some(table) = schema::model_index(model) else {
+            return Value::Bool(false);
+        };
+        match self.tables[table].row(id) {
+            Some(row) => Value::Array(vec![Value::from(id), self.display_name(table, id, row)]),
+            None => Value::Bool(false),
+        }
+    }
+
+    /// A stored field by name (`false` if the model has no such field).
+    pub(crate) fn stored(&self, table: TableId, row: &Row, name: &str) -> Value {
+        self.model(table)
+            .field_index(name)
+            .and_then(|index| row.get(index))
+            .cloned()
+            .unwrap_or(Value::Bool(false))
+    }
+
+    pub(crate) fn display_name(&self, table: TableId, id: i64, row: &Row) -> Value {
+        match table {
+            PARTNER => self.partner_complete_name(id, row),
+            CATEGORY => {
+                let mut names = Vec::new();
+                let mut current = Some((id, row));
+                while let Some((_, category)) = current {
+                    if names.len() > 32 {
+                        break;
+                    }
+                    if let Value::String(name) = self.stored(CATEGORY, category, "name") {
+                        names.push(name);
+                    }
+                    current = self
+                        .stored(CATEGORY, category, "parent_id")
+                        .as_i64()
+                        .and_then(|parent| self.tables[CATEGORY].row(parent).map(|r| (parent, r)));
+                }
+                names.reverse();
+                Value::from(names.join(" / "))
+            }
+            _ => {
+                let name_field = self.model(table).field_index("name").unwrap_or(0);
+                self.value(table, id, row, name_field)
+            }
+        }
+    }
+
+    fn related(&self, table: TableId, row: &Row, via: &str, field: &str) -> Value {
+        let model = self.model(table);
+        let Some(Kind::Many2one(comodel)) = model.field(via).map(|field| field.kind) else {
+            return Value::Bool(false);
+        };
+        let target = self.stored(table, row, via).as_i64();
+        let comodel = schema::model_index(comodel);
+        match (target, comodel) {
+            (Some(target), Some(comodel)) => match self.tables[comodel].row(target) {
+                Some(target_row) => {
+                    let index = self.model(comodel).field_index(field).unwrap_or(0);
+                    self.value(comodel, target, target_row, index)
+                }
+                None => Value::Bool(false),
+            },
+            _ => Value::Bool(false),
+        }
+    }
+
+    fn one2many(&self, comodel: &str, inverse: &str, id: i64) -> Value {
+        let Some(comodel) = schema::model_index(comodel) else {
+            return Value::Array(Vec::new());
+        };
+        let table = &self.tables[comodel];
+        let Some(field) = table.index(inverse) else {
+            return Value::Array(Vec::new());
+        };
+        let mut ids = table.referring(field, id);
+        if let Some(active) = table.index("active") {
+            ids.retain(|child| {
+                table.row(*child).and_then(|row| row.get(active)) != Some(&Value::Bool(false))
+            });
+        }
+        let ids = order::sort_default(self, comodel, ids);
+        Value::Array(ids.into_iter().map(Value::from).collect())
+    }
+
+    /// The topmost company of a partner, or the partner itself.
+    pub(crate) fn commercial_partner(&self, id: i64) -> i64 {
+        let partners = &self.tables[PARTNER];
+        let mut current = id;
+        for _ in 0..32 {
+            let Some(row) = partners.row(current) else {
+                break;
+            };
+            if self.stored(PARTNER, row, "is_company").as_bool() == Some(true) {
+                break;
+            }
+            match self.stored(PARTNER, row, "parent_id").as_i64() {
+                Some(parent) if partners.rows.contains_key(&parent) => current = parent,
+                _ => break,
+            }
+        }
+        current
+    }
+
+    fn commercial_company_name(&self, id: i64, row: &Row) -> Value {
+        let commercial = self.commercial_partner(id);
+        match self.tables[PARTNER].row(commercial) {
+            Some(top) if self.stored(PARTNER, top, "is_company").as_bool() == Some(true) => {
+                self.stored(PARTNER, top, "name")
+            }
+            _ => self.stored(PARTNER, row, "company_name"),
+        }
+    }
+
+    /// "Company, Person" for a contact of a company; the type label for a nameless address.
+    fn partner_complete_name(&self, id: i64, row: &Row) -> Value {
+        let mut name = match self.stored(PARTNER, row, "name") {
+            Value::String(name) => name,
+            _ => String::new(),
+        };
+        let parent = self
+            .stored(PARTNER, row, "parent_id")
+            .as_i64()
+            .and_then(|parent| self.tables[PARTNER].row(parent));
+        let company_name = self.stored(PARTNER, row, "company_name");
+        if parent.is_some() || company_name.is_string() {
+            if name.is_empty() {
+                if let Value::String(kind) = self.stored(PARTNER, row, "type") {
+                    if kind != "contact" {
+                        let label = schema::ADDRESS_TYPES
+                            .iter()
+                            .find(|(value, _)| *value == kind)
+                            .map(|(_, label)| *label)
+                            .unwrap_or_default();
+                        name = label.to_string();
+                    }
+                }
+            }
+            if self.stored(PARTNER, row, "is_company").as_bool() != Some(true) {
+                let prefix = match self.commercial_company_name(id, row) {
+                    Value::String(prefix) if !prefix.is_empty() => prefix,
+                    _ => match parent.map(|parent| self.stored(PARTNER, parent, "name")) {
+                        Some(Value::String(parent_name)) => parent_name,
+                        _ => String::new(),
+                    },
+                };
+                name = format!("{prefix}, {name}");
+            }
+        }
+        let trimmed = name.trim();
+        if trimmed.is_empty() {
+            Value::Bool(false)
+        } else {
+            Value::from(trimmed)
+        }
+    }
+
+    /// One record as `read` returns it: `id` first, then `fields` in order.
+    pub(crate) fn read_record(&self, table: TableId, id: i64, fields: &[usize]) -> Value {
+        let mut record = Map::with_capacity(fields.len() + 1);
+        record.insert("id".to_string(), Value::from(id));
+        if let Some(row) = self.tables[table].row(id) {
+            let model = self.model(table);
+            for &field in fields {
+                if let Some(definition) = model.fields.get(field) {
+                    record.insert(
+                        definition.name.to_string(),
+                        self.read_value(table, id, row, field),
+                    );
+                }
+            }
+        }
+        Value::Object(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::seed;
+    use serde_json::json;
+
+    fn read(db: &Database, table: TableId, id: i64, names: &[&str]) -> Value {
+        let model = db.model(table);
+        let fields: Vec<usize> = names.iter().filter_map(|n| model.field_index(n)).collect();
+        db.read_record(table, id, &fields)
+    }
+
+    #[test]
+    fn many2one_reads_as_id_and_display_name() {
+        let db = seed::database();
+        assert_eq!(
+            read(&db, PARTNER, 27, &["name", "parent_id", "display_name"]),
+            json!({"id": 27, "name": "Brandon Freeman", "parent_id": [15, "Azure Interior"],
+                   "display_name": "Azure Interior, Brandon Freeman"})
+        );
+        assert_eq!(
+            read(&db, PARTNER, 15, &["parent_id"]),
+            json!({"id": 15, "parent_id": false})
+        );
+    }
+
+    #[test]
+    fn one2many_is_ordered_by_the_comodel_order() {
+        let db = seed::database();
+        assert_eq!(
+            read(&db, PARTNER, 15, &["child_ids"]),
+            json!({"id": 15, "child_ids": [27, 34, 28]})
+        );
+        assert_eq!(
+            read(&db, PARTNER, 3, &["user_ids"]),
+            json!({"id": 3, "user_ids": [2]})
+        );
+    }
+
+    #[test]
+    fn computed_partner_fields() {
+        let db = seed::database();
+        assert_eq!(
+            read(
+                &db,
+                PARTNER,
+                27,
+                &[
+                    "commercial_partner_id",
+                    "commercial_company_name",
+                    "company_type",
+                    "country_code"
+                ]
+            ),
+            json!({"id": 27, "commercial_partner_id": [15, "Azure Interior"],
+                   "commercial_company_name": "Azure Interior", "company_type": "person",
+                   "country_code": "US"})
+        );
+        assert_eq!(
+            read(&db, PARTNER, 15, &["email_formatted"]),
+            json!({"id": 15, "email_formatted": "\"Azure Interior\" <azure.Interior24@example.com>"})
+        );
+    }
+
+    #[test]
+    fn related_user_name_comes_from_the_partner() {
+        let db = seed::database();
+        assert_eq!(
+            read(&db, USERS, 2, &["name", "login"]),
+            json!({"id": 2, "name": "Mitchell Admin", "login": "admin"})
+        );
+    }
+
+    #[test]
+    fn back_references_follow_updates_and_removals() {
+        let mut db = seed::database();
+        let parent = db.model(PARTNER).field_index("parent_id").unwrap_or(0);
+        db.set(PARTNER, 28, parent, Value::Bool(false));
+        assert_eq!(
+            read(&db, PARTNER, 15, &["child_ids"]),
+            json!({"id": 15, "child_ids": [27, 34]})
+        );
+        db.remove(PARTNER, 34);
+        assert_eq!(
+            read(&db, PARTNER, 15, &["child_ids"]),
+            json!({"id": 15, "child_ids": [27]})
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! The XML-RPC services of the demo ERP (`common`, `db`, `object`) as one pure function from
+//! (service, method, params) to a value or a fault, in the order Odoo checks things:
+//! database, credentials, private method, model, method, access rights, arguments.
+//! Also the shared state (database, call log, counters). No I/O.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use super::data::{
+    Database, TableId, CATEGORY, COMPANY, COUNTRY, CURRENCY, CURRENCY_RATE, IR_MODEL, PARTNER,
+    USERS,
+};
+use super::faults::{Fault, Site};
+use super::methods::{self, read_lock, Operation};
+use super::records::Stamp;
+use super::schema;
+use super::seed;
+use super::{Call, DEMO_ADMIN_API_KEY, DEMO_DB, DEMO_PASSWORD, DEMO_USER_PASSWORD};
+
+/// The call log keeps at most this many calls (the oldest go first).
+const MAX_CALLS: usize = 10_000;
+
+/// (uid, password or API key) pairs that authenticate.
+const CREDENTIALS: [(i64, &str); 3] = [
+    (super::DEMO_ADMIN_UID, DEMO_PASSWORD),
+    (super::DEMO_ADMIN_UID, DEMO_ADMIN_API_KEY),
+    (super::DEMO_USER_UID, DEMO_USER_PASSWORD),
+];
+
+/// Everything the server shares between connections.
+pub(crate) struct Erp {
+    pub(crate) database: RwLock<Database>,
+    calls: Mutex<VecDeque<Call>>,
+    execute_kw_count: AtomicU64,
+}
+
+impl Erp {
+    pub(crate) fn new() -> Erp {
+        Erp {
+            database: RwLock::new(seed::database()),
+            calls: Mutex::new(VecDeque::new()),
+            execute_kw_count: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn calls(&self) -> Vec<Call> {
+        self.calls
+            .lock()
+            .map(|calls| calls.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn reset_calls(&self) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.clear();
+        }
+        self.execute_kw_count.store(0, Ordering::Relaxed);
+    }
+
+    pub(crate) fn execute_kw_count(&self) -> u64 {
+        self.execute_kw_count.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, call: Call) {
+        if let Ok(mut calls) = self.calls.lock() {
+            if calls.len() >= MAX_CALLS {
+                calls.pop_front();
+            }
+            calls.push_back(call);
+        }
+    }
+
+    /// Answers one XML-RPC call to `/xmlrpc/2/<service>`.
+    pub(crate) fn dispatch(
+        &self,
+        service: &str,
+        method: &str,
+        params: &[Value],
+    ) -> Result<Value, Fault> {
+        match service {
+            "common" => {
+                self.record(Call::new(service, method));
+                self.common(method, params)
+            }
+            "db" => {
+                self.record(Call::new(service, method));
+                match method {
+                    "list" => Ok(Value::Array(vec![Value::from(DEMO_DB)])),
+                    "server_version" => Ok(Value::from("18.0")),
+                    _ => Err(Fault::method_not_found(method)),
+                }
+            }
+            "object" => match method {
+                "execute_kw" => self.execute_kw(params),
+                _ => {
+                    self.record(Call::new(service, method));
+                    Err(Fault::method_not_found(method))
+                }
+            },
+            _ => Err(Fault::unknown_service(service)),
+        }
+    }
+
+    fn common(&self, method: &str, params: &[Value]) -> Result<Value, Fault> {
+        match method {
+            "version" => Ok(version()),
+            "about" => Ok(Value::from("See http://openerp.com")),
+            "authenticate" | "login" => {
+                let function = if method == "login" {
+                    "exp_login"
+                } else {
+                    "exp_authenticate"
+                };
+                let expected = if method == "login" { 3 } else { 4 };
+                if params.len() != expected {
+                    return Err(Fault::type_error(
+                        Site::Common,
+                        &format!(
+                            "{function}() takes {} positional arguments but {} were given",
+                            expected,
+                            params.len()
+                        ),
+                    ));
+                }
+                let db = params[0].as_str().unwrap_or_default();
+                if db != DEMO_DB {
+                    return Err(Fault::unknown_database(db, function));
+                }
+                let (Some(login), Some(password)) = (params[1].as_str(), params[2].as_str()) else {
+                    return Ok(Value::Bool(false));
+                };
+                let database = read_lock(&self.database);
+                let users = database.table(USERS);
+                let login_index = users.index("login").unwrap_or(0);
+                let active_index = users.index("active").unwrap_or(0);
+                let uid = users
+                    .rows
+                    .iter()
+                    .find(|(_, row)| {
+                        row[login_index].as_str() == Some(login)
+                            && row[active_index] == Value::Bool(true)
+                    })
+                    .map(|(uid, _)| *uid)
+                    .filter(|uid| password_matches(*uid, password));
+                Ok(uid.map_or(Value::Bool(false), Value::from))
+            }
+            _ => Err(Fault::method_not_found(method)),
+        }
+    }
+
+    fn execute_kw(&self, params: &[Value]) -> Result<Value, Fault> {
+        self.execute_kw_count.fetch_add(1, Ordering::Relaxed);
+        let model_name = params.get(3).and_then(Value::as_str);
+        let method = params.get(4).and_then(Value::as_str);
+        let empty = Map::new();
+        let args = match params.get(5) {
+            Some(Value::Array(args)) => args.as_slice(),
+            _ => &[],
+        };
+        let kwargs = match params.get(6) {
+            Some(Value::Object(kwargs)) => kwargs,
+            _ => &empty,
+        };
+        self.record(Call {
+            service: "object".to_string(),
+            method: "execute_kw".to_string(),
+            model: model_name.map(str::to_string),
+            model_method: method.map(str::to_string),
+            uid: params.get(1).and_then(Value::as_i64),
+            args: redact(&Value::Array(args.to_vec())),
+            kwargs: redact(&Value::Object(kwargs.clone())),
+        });
+        if !(5..=7).contains(&params.len()) {
+            return Err(Fault::type_error(
+                Site::CallKw,
+                &format!(
+                    "execute_kw() takes from 6 to 8 positional arguments but {} were given",
+                    params.len() + 1
+                ),
+            ));
+        }
+        let db = params[0].as_str().unwrap_or_default();
+        if db != DEMO_DB {
+            return Err(Fault::unknown_database(db, "execute_kw"));
+        }
+        let uid = params[1].as_i64().unwrap_or(-1);
+        if !params[2]
+            .as_str()
+            .is_some_and(|password| password_matches(uid, password))
+        {
+            return Err(Fault::access_denied());
+        }
+        let (Some(model_name), Some(method)) = (model_name, method) else {
+            return Err(Fault::type_error(
+                Site::CallKw,
+                "model and method names must be strings",
+            ));
+        };
+        if method.starts_with('_') {
+            return Err(Fault::private_method(method));
+        }
+        let Some(table) = schema::model_index(model_name) else {
+            return Err(Fault::unknown_model(model_name));
+        };
+        let Some(method) = methods::resolve(table, method) else {
+            return Err(Fault::unknown_method(model_name, method));
+        };
+        if params.len() > 5 && !params[5].is_array() {
+            return Err(Fault::type_error(
+                Site::CallKw,
+                "execute_kw() argument after * must be an iterable",
+            ));
+        }
+        if params.len() > 6 && !(params[6].is_object() || params[6].is_null()) {
+            return Err(Fault::type_error(
+                Site::CallKw,
+                "execute_kw() argument after ** must be a mapping",
+            ));
+        }
+        if let Some(operation) = methods::operation(method, args) {
+            check_access(uid, table, operation)?;
+        }
+        let now = now_utc();
+        let stamp = Stamp { uid, now: &now };
+        methods::call(&self.database, table, method, args, kwargs, stamp)
+    }
+}
+
+/// The struct `common.version()` answers.
+fn version() -> Value {
+    let mut version = Map::new();
+    version.insert("server_version".to_string(), Value::from("18.0"));
+    version.insert(
+        "server_version_info".to_string(),
+        serde_json::json!([18, 0, 0, "final", 0, ""]),
+    );
+    version.insert("server_serie".to_string(), Value::from("18.0"));
+    version.insert("protocol_version".to_string(), Value::from(1));
+    Value::Object(version)
+}
+
+fn password_matches(uid: i64, password: &str) -> bool {
+    CREDENTIALS.iter().any(|(known_uid, known)| {
+        *known_uid == uid && constant_time_eq(known.as_bytes(), password.as_bytes())
+    })
+}
+
+fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len()
+        && left
+            .iter()
+            .zip(right)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// Replaces password-like struct members, so the call log never holds a secret.
+fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(key, item)| {
+                    let secret = key.contains("password") || key == "api_key";
+                    (
+                        key.clone(),
+                        if secret {
+                            Value::from("***")
+                        } else {
+                            redact(item)
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The access rules: the admin may do anything; other users may read everything but
+/// `ir.model`, and may not create contacts, create or delete users, or change companies,
+/// countries, currencies and tags.
+fn check_access(uid: i64, table: TableId, operation: Operation) -> Result<(), Fault> {
+    if uid == super::DEMO_ADMIN_UID || uid == 1 {
+        return Ok(());
+    }
+    let group = match (table, operation) {
+        (IR_MODEL, _) => "Administration/Access Rights",
+        (_, Operation::Read) => return Ok(()),
+        (PARTNER, Operation::Create) => "Extra Rights/Contact Creation",
+        (PARTNER, _) => return Ok(()),
+        (USERS, Operation::Write) => return Ok(()),
+        (USERS, _) => "Administration/Access Rights",
+        (COMPANY | COUNTRY | CURRENCY | CURRENCY_RATE, _) => "Administration/Settings",
+        (CATEGORY, _) => "Extra Rights/Contact Creation",
+        _ => return Ok(()),
+    };
+    let verb = match operation {
+        Operation::Read => "access",
+        Operation::Write => "modify",
+        Operation::Create => "create",
+        Operation::Unlink => "delete",
+    };
+    let model = schema::MODELS[table];
+    Err(Fault::acl(verb, model.description, model.name, group))
+}
+
+/// The current UTC time as Odoo prints datetimes.
+fn now_utc() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0);
+    format_timestamp(seconds)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` for seconds since the Unix epoch (proleptic Gregorian, UTC).
+pub(crate) fn format_timestamp(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let of_day = seconds % 86_400;
+    // Civil date from a day count, shifting the year to start in March.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        of_day / 3_600,
+        of_day % 3_600 / 60,
+        of_day % 60
+    )
+}
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -1,0 +1,343 @@
+//! Tests of the services as a pure function, against the transcripts' codes and texts.
+
+use super::*;
+use serde_json::json;
+
+fn admin_call(model: &str, method: &str, args: Value, kwargs: Value) -> Result<Value, Fault> {
+    call_as(
+        DEMO_ADMIN_UID_FOR_TESTS,
+        DEMO_PASSWORD,
+        model,
+        method,
+        args,
+        kwargs,
+    )
+}
+
+const DEMO_ADMIN_UID_FOR_TESTS: i64 = super::super::DEMO_ADMIN_UID;
+
+fn call_as(
+    uid: i64,
+    password: &str,
+    model: &str,
+    method: &str,
+    args: Value,
+    kwargs: Value,
+) -> Result<Value, Fault> {
+    let erp = Erp::new();
+    erp.dispatch(
+        "object",
+        "execute_kw",
+        &[
+            json!(DEMO_DB),
+            json!(uid),
+            json!(password),
+            json!(model),
+            json!(method),
+            args,
+            kwargs,
+        ],
+    )
+}
+
+#[test]
+fn common_service() {
+    let erp = Erp::new();
+    let version = erp.dispatch("common", "version", &[]);
+    assert_eq!(
+        version,
+        Ok(
+            json!({"server_version": "18.0", "server_version_info": [18, 0, 0, "final", 0, ""], "server_serie": "18.0", "protocol_version": 1})
+        )
+    );
+    let auth = |login: &str, password: &str| {
+        erp.dispatch(
+            "common",
+            "authenticate",
+            &[json!("demo"), json!(login), json!(password), json!({})],
+        )
+    };
+    assert_eq!(auth("admin", "admin"), Ok(json!(2)));
+    assert_eq!(auth("admin", DEMO_ADMIN_API_KEY), Ok(json!(2)));
+    assert_eq!(auth("demo_api", "demo_api"), Ok(json!(8)));
+    assert_eq!(auth("admin", "wrong-password"), Ok(json!(false)));
+    assert_eq!(auth("nobody", "admin"), Ok(json!(false)));
+    assert_eq!(
+        erp.dispatch(
+            "common",
+            "login",
+            &[json!("demo"), json!("admin"), json!("admin")]
+        ),
+        Ok(json!(2))
+    );
+    let unknown_db = erp
+        .dispatch(
+            "common",
+            "authenticate",
+            &[
+                json!("no_such_db"),
+                json!("admin"),
+                json!("admin"),
+                json!({}),
+            ],
+        )
+        .err();
+    assert_eq!(unknown_db.as_ref().map(|f| f.code), Some(1));
+    assert!(unknown_db
+        .map(|f| f.string)
+        .unwrap_or_default()
+        .ends_with("FATAL:  database \"no_such_db\" does not exist\n\n"));
+    let missing = erp.dispatch("common", "no_such_method", &[]).err();
+    assert!(missing
+        .map(|f| f.string)
+        .unwrap_or_default()
+        .ends_with("\nException: Method not found: no_such_method\n"));
+    assert_eq!(erp.dispatch("db", "list", &[]), Ok(json!(["demo"])));
+    let service = erp.dispatch("nope", "version", &[]).err();
+    assert!(service
+        .map(|f| f.string)
+        .unwrap_or_default()
+        .ends_with("\nKeyError: 'nope'\n"));
+}
+
+#[test]
+fn execute_kw_faults_follow_odoo_order() {
+    let wrong = call_as(
+        2,
+        "wrong-password",
+        "res.partner",
+        "search_read",
+        json!([[]]),
+        json!({"limit": 1}),
+    );
+    assert_eq!(
+        wrong,
+        Err(Fault {
+            code: 3,
+            string: "Access Denied".into()
+        })
+    );
+    let wrong_uid = call_as(
+        8,
+        "admin",
+        "res.partner",
+        "search_read",
+        json!([[]]),
+        json!({}),
+    );
+    assert_eq!(wrong_uid.map_err(|f| f.code), Err(3));
+    let private = admin_call("res.partner", "_read_group", json!([[]]), json!({}));
+    assert_eq!(
+        private,
+        Err(Fault {
+            code: 4,
+            string: "Private methods (such as _read_group) cannot be called remotely.".into()
+        })
+    );
+    let model = admin_call(
+        "x.no.such.model",
+        "search_read",
+        json!([[]]),
+        json!({"limit": 1}),
+    );
+    assert_eq!(
+        model,
+        Err(Fault {
+            code: 2,
+            string: "Object x.no.such.model doesn't exist".into()
+        })
+    );
+    let method = admin_call("res.partner", "no_such_method", json!([[]]), json!({})).err();
+    assert_eq!(method.as_ref().map(|f| f.code), Some(1));
+    assert!(method.map(|f| f.string).unwrap_or_default().ends_with(
+        "\nAttributeError: The method 'no_such_method' does not exist on the model 'res.partner'\n"
+    ));
+    let none = admin_call(
+        "res.partner",
+        "check_access",
+        json!([[15], "read"]),
+        json!({}),
+    )
+    .err();
+    assert!(none
+        .map(|f| f.string)
+        .unwrap_or_default()
+        .ends_with("\nTypeError: cannot marshal None unless allow_none is enabled\n"));
+    let context = admin_call("res.partner", "context_get", json!([]), json!({})).err();
+    assert_eq!(context.map(|f| f.code), Some(1));
+    assert_eq!(
+        admin_call("res.users", "context_get", json!([]), json!({})),
+        Ok(json!({"lang": "en_US", "tz": "Europe/Brussels", "uid": 2}))
+    );
+    let erp = Erp::new();
+    let short = erp
+        .dispatch("object", "execute_kw", &[json!("demo"), json!(2)])
+        .err();
+    assert_eq!(short.map(|f| f.code), Some(1));
+    let no_db = erp
+        .dispatch(
+            "object",
+            "execute_kw",
+            &[
+                json!("x"),
+                json!(2),
+                json!("admin"),
+                json!("res.partner"),
+                json!("read"),
+            ],
+        )
+        .err();
+    assert!(no_db
+        .map(|f| f.string)
+        .unwrap_or_default()
+        .contains("database \"x\" does not exist"));
+}
+
+#[test]
+fn access_rights_of_the_restricted_user() {
+    let as_user = |model: &str, method: &str, args: Value| {
+        call_as(8, "demo_api", model, method, args, json!({}))
+    };
+    let acl = |verb: &str, description: &str, model: &str, group: &str| {
+        Err(Fault { code: 4, string: format!("You are not allowed to {verb} '{description}' ({model}) records.\n\nThis operation is allowed for the following groups:\n\t- {group}\n\nContact your administrator to request access if necessary.") })
+    };
+    assert_eq!(
+        as_user("res.users", "unlink", json!([[2]])),
+        acl(
+            "delete",
+            "User",
+            "res.users",
+            "Administration/Access Rights"
+        )
+    );
+    assert_eq!(
+        as_user("ir.model", "write", json!([[1], {"x_rest_api": true}])),
+        acl(
+            "modify",
+            "Models",
+            "ir.model",
+            "Administration/Access Rights"
+        )
+    );
+    assert_eq!(
+        as_user(
+            "ir.model",
+            "search_read",
+            json!([[["model", "=", "res.partner"]]])
+        ),
+        acl(
+            "access",
+            "Models",
+            "ir.model",
+            "Administration/Access Rights"
+        )
+    );
+    assert_eq!(
+        as_user("res.partner", "create", json!([{"name": "not allowed"}])),
+        acl(
+            "create",
+            "Contact",
+            "res.partner",
+            "Extra Rights/Contact Creation"
+        )
+    );
+    assert_eq!(
+        as_user("res.partner", "search_count", json!([[]])),
+        Ok(json!(47))
+    );
+    assert_eq!(
+        as_user("res.partner", "write", json!([[27], {"phone": "1"}])),
+        Ok(json!(true))
+    );
+}
+
+#[test]
+fn ir_model_flags_as_in_transcript_37() {
+    let rows = admin_call(
+        "ir.model",
+        "search_read",
+        json!([[["model", "=", "res.partner"]]]),
+        json!({"fields": ["model", "name", "x_rest_api"]}),
+    );
+    assert_eq!(
+        rows,
+        Ok(json!([{"id": 87, "model": "res.partner", "name": "Contact", "x_rest_api": true}]))
+    );
+    let users = admin_call(
+        "ir.model",
+        "search_read",
+        json!([[["model", "=", "res.users"]]]),
+        json!({"fields": ["rest_api", "x_rest_api"]}),
+    );
+    assert_eq!(
+        users,
+        Ok(json!([{"id": 92, "rest_api": false, "x_rest_api": false}]))
+    );
+}
+
+#[test]
+fn calls_are_recorded_without_passwords() {
+    let erp = Erp::new();
+    let _ = erp.dispatch(
+        "common",
+        "authenticate",
+        &[json!("demo"), json!("admin"), json!("admin"), json!({})],
+    );
+    let params = [
+        json!("demo"),
+        json!(2),
+        json!("admin"),
+        json!("res.users"),
+        json!("write"),
+        json!([[2], {"password": "hunter2"}]),
+    ];
+    let _ = erp.dispatch("object", "execute_kw", &params);
+    let calls = erp.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        (calls[0].service.as_str(), calls[0].method.as_str()),
+        ("common", "authenticate")
+    );
+    assert_eq!(calls[1].model.as_deref(), Some("res.users"));
+    assert_eq!(calls[1].model_method.as_deref(), Some("write"));
+    assert_eq!(calls[1].args, json!([[2], {"password": "***"}]));
+    let debug = format!("{calls:?}");
+    assert!(!debug.contains("hunter2") && !debug.contains("\"admin\""));
+    assert_eq!(erp.execute_kw_count(), 1);
+    erp.reset_calls();
+    assert!(erp.calls().is_empty());
+    assert_eq!(erp.execute_kw_count(), 0);
+}
+
+#[test]
+fn timestamps_are_formatted_in_utc() {
+    assert_eq!(format_timestamp(0), "1970-01-01 00:00:00");
+    assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00:00");
+    assert_eq!(format_timestamp(1_796_006_810), "2026-11-30 02:46:50");
+    assert_eq!(now_utc().len(), 19);
+}
+
+#[test]
+fn dates_and_floats_as_in_transcript_16() {
+    let kwargs = json!({"fields": ["name", "rate", "company_rate", "currency_id", "company_id"], "limit": 2, "order": "name desc"});
+    let rows = admin_call(
+        "res.currency.rate",
+        "search_read",
+        json!([[["currency_id.name", "=", "EUR"]]]),
+        kwargs,
+    );
+    assert_eq!(
+        rows,
+        Ok(
+            json!([{"id": 125, "name": "2010-01-01", "rate": 1.2834, "company_rate": 1.2834,
+                   "currency_id": [125, "EUR"], "company_id": [1, "YourCompany"]}])
+        )
+    );
+    let bad_date = admin_call(
+        "res.currency.rate",
+        "create",
+        json!([{"name": "yesterday", "currency_id": 125}]),
+        json!({}),
+    );
+    assert_eq!(bad_date.map_err(|f| f.code), Err(1));
+}

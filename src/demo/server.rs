@@ -1,0 +1,229 @@
+//! The HTTP side of the demo ERP: an accept loop serving hyper http1 connections, routing
+//! `POST /xmlrpc/2/<service>` to `dispatch`, with Odoo's (Werkzeug's) status lines, headers
+//! and HTML error pages. Data is read under a short lock inside `dispatch`; the answer is
+//! encoded after the lock is released.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::ext::ReasonPhrase;
+use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::dispatch::Erp;
+use super::faults::Fault;
+use crate::xmlrpc;
+
+/// Request bodies larger than this are refused (413) instead of buffered.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+const NOT_FOUND_PAGE: &str = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n\
+<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL \
+manually please check your spelling and try again.</p>\n";
+
+const METHOD_NOT_ALLOWED_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
+<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n\
+<p>The method is not allowed for the requested URL.</p>\n";
+
+const TOO_LARGE_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
+<title>413 Request Entity Too Large</title>\n<h1>Request Entity Too Large</h1>\n\
+<p>The data value transmitted exceeds the capacity limit.</p>\n";
+
+/// Accepts connections until `stop` turns true; then asks open connections to finish.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    erp: Arc<Erp>,
+    keep_alive: bool,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped(&mut stop) => break,
+        };
+        let Ok((stream, _)) = accepted else {
+            // A failed accept (e.g. out of file descriptors) concerns that one connection.
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let erp = Arc::clone(&erp);
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(Arc::clone(&erp), keep_alive, request));
+            let mut builder = http1::Builder::new();
+            builder.keep_alive(keep_alive).title_case_headers(true);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stopped(&mut stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+}
+
+/// Resolves once the stop flag is set (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+async fn handle(
+    erp: Arc<Erp>,
+    keep_alive: bool,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let service = match request.uri().path().strip_prefix("/xmlrpc/2/") {
+        Some(service) if !service.is_empty() && !service.contains('/') => service.to_string(),
+        _ => {
+            return Ok(html(
+                StatusCode::NOT_FOUND,
+                b"NOT FOUND",
+                NOT_FOUND_PAGE,
+                keep_alive,
+            ))
+        }
+    };
+    if request.method() == Method::OPTIONS {
+        let mut response = html(StatusCode::OK, b"OK", "", keep_alive);
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        return Ok(response);
+    }
+    if request.method() != Method::POST {
+        let mut response = html(
+            StatusCode::METHOD_NOT_ALLOWED,
+            b"METHOD NOT ALLOWED",
+            METHOD_NOT_ALLOWED_PAGE,
+            keep_alive,
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        return Ok(response);
+    }
+    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(html(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                b"REQUEST ENTITY TOO LARGE",
+                TOO_LARGE_PAGE,
+                keep_alive,
+            ));
+        }
+    };
+    let answer = match xmlrpc::decode_call(&body) {
+        Ok((method, params)) => erp.dispatch(&service, &method, &params),
+        Err(error) => Err(malformed(&body, error.offset)),
+    };
+    let mut out = Vec::with_capacity(4096);
+    match answer {
+        Ok(value) => xmlrpc::encode_response(&mut out, &value),
+        Err(fault) => xmlrpc::encode_fault(&mut out, fault.code, &fault.string),
+    }
+    Ok(respond(
+        StatusCode::OK,
+        b"OK",
+        "text/xml; charset=utf-8",
+        out.into(),
+        keep_alive,
+    ))
+}
+
+/// The fault Python's expat parser reports for a body that is not a complete XML document:
+/// "no element found" when the input ends early, "syntax error" where it is not XML.
+fn malformed(body: &[u8], offset: usize) -> Fault {
+    let at_end = offset >= body.len() || body[offset..].iter().all(u8::is_ascii_whitespace);
+    let position = if at_end { body.len() } else { offset };
+    let before = &body[..position.min(body.len())];
+    let line = 1 + before.iter().filter(|byte| **byte == b'\n').count();
+    let column = before
+        .iter()
+        .rev()
+        .take_while(|byte| **byte != b'\n')
+        .count();
+    let message = if at_end {
+        "no element found"
+    } else {
+        "syntax error"
+    };
+    Fault::malformed(message, line, column)
+}
+
+fn html(
+    status: StatusCode,
+    reason: &'static [u8],
+    page: &'static str,
+    keep_alive: bool,
+) -> Response<Full<Bytes>> {
+    respond(
+        status,
+        reason,
+        "text/html; charset=utf-8",
+        Bytes::from_static(page.as_bytes()),
+        keep_alive,
+    )
+}
+
+fn respond(
+    status: StatusCode,
+    reason: &'static [u8],
+    content_type: &'static str,
+    body: Bytes,
+    keep_alive: bool,
+) -> Response<Full<Bytes>> {
+    let length = body.len();
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response
+        .extensions_mut()
+        .insert(ReasonPhrase::from_static(reason));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    if content_type.starts_with("text/xml") {
+        headers.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    if !keep_alive {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_bodies_are_located_like_expat() {
+        let truncated = b"<?xml version='1.0'?>\n<methodCall><methodName>execute_kw</methodName>\n";
+        let fault = malformed(truncated, truncated.len());
+        assert!(fault
+            .string
+            .ends_with("\nxml.parsers.expat.ExpatError: no element found: line 3, column 0\n"));
+        let fault = malformed(b"hello", 0);
+        assert!(fault
+            .string
+            .ends_with("\nxml.parsers.expat.ExpatError: syntax error: line 1, column 0\n"));
+        let fault = malformed(b"<a>\n  <b", 6);
+        assert!(fault.string.ends_with("syntax error: line 2, column 2\n"));
+    }
+}
