@@ -12,11 +12,35 @@
 //! - [`pyliteral`]: the Python-literal parser for `field` and `filters` (no I/O).
 //! - [`error`]: the error type; the only place that picks HTTP status codes.
 //! - [`demo`]: the embedded demo ERP, also the fake upstream of tests and benchmarks.
+//! - [`passthrough`]: everything outside `/api`, forwarded to the ERP unchanged.
 //! - [`secret`]: a string that is never formatted.
 
 pub mod api;
+pub mod config;
 pub mod demo;
+pub mod error;
+pub mod odoo;
+pub mod passthrough;
 pub mod pyliteral;
 pub mod secret;
+pub mod server;
 pub mod tokens;
 pub mod xmlrpc;
+
+use std::future::Future;
+use std::sync::Arc;
+
+/// Serves the proxy with `config` on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: config::Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    let state = Arc::new(api::AppState::new(config)?);
+    let sweeper = state
+        .tokens
+        .spawn_sweeper(std::time::Duration::from_secs(30));
+    server::serve(state, listener, shutdown).await;
+    sweeper.abort();
+    Ok(())
+}

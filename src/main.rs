@@ -1,1 +1,106 @@
-fn main() {}
+//! The `odoo-rest-proxy` binary: parse the command line, load the config, set up logging,
+//! bind, and call [`odoo_rest_proxy::run`]. Nothing else lives here.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use odoo_rest_proxy::config::{Cli, Command, Config};
+use odoo_rest_proxy::demo::{self, DemoConfig};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut config = match Config::load(&cli) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("odoo-rest-proxy: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let bind = |addr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))
+    };
+    let result = async {
+        match cli.command {
+            None => {}
+            Some(Command::DemoErp { keep_alive }) => {
+                let listener = bind(config.listen).await?;
+                let erp = demo::spawn(listener, DemoConfig { keep_alive })
+                    .await
+                    .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
+                println!(
+                    "demo ERP: XML-RPC at http://{}/xmlrpc/2/common and /xmlrpc/2/object",
+                    erp.addr()
+                );
+                println!(
+                    "database {:?}, login {:?}, password {:?}",
+                    demo::DEMO_DB,
+                    demo::DEMO_LOGIN,
+                    demo::DEMO_PASSWORD
+                );
+                shutdown_signal().await;
+                return Ok(());
+            }
+            Some(Command::Demo) => {
+                let erp_listener = bind("127.0.0.1:0".parse().expect("a valid address")).await?;
+                let erp = demo::spawn(erp_listener, DemoConfig { keep_alive: true })
+                    .await
+                    .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
+                config.upstream.url = format!("http://{}", erp.addr());
+                println!(
+                    "demo ERP (XML-RPC, callable directly): http://{}/xmlrpc/2/object",
+                    erp.addr()
+                );
+                println!(
+                    "log in with: db={} username={} password={}",
+                    demo::DEMO_DB,
+                    demo::DEMO_LOGIN,
+                    demo::DEMO_PASSWORD
+                );
+            }
+        }
+        let listener = bind(config.listen).await?;
+        println!(
+            "odoo-rest-proxy listening on http://{}",
+            listener.local_addr().map_err(|e| e.to_string())?
+        );
+        tracing::info!(upstream = %config.upstream.url, "serving");
+        odoo_rest_proxy::run(config, listener, shutdown_signal()).await
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("odoo-rest-proxy: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("the SIGTERM handler installs");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}

@@ -1,1 +1,173 @@
+//! The REST surface under `/api`: routing, token check, model gate, and the JSON answers.
+//! Each handler returns a JSON value or an [`Error`]; this module turns both into responses.
+
+mod auth;
+mod cache;
 pub mod coerce;
+mod gate;
+mod records;
+pub mod request;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::odoo::OdooClient;
+use crate::passthrough::Passthrough;
+use crate::server::{full, Body};
+use crate::tokens::{TokenLimits, TokenStore};
+
+pub use cache::TtlCache;
+pub use gate::Gate;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub config: Config,
+    pub odoo: OdooClient,
+    pub tokens: Arc<TokenStore>,
+    pub gate: Gate,
+    /// `fields_get` per (database, model), for coercing form values.
+    pub fields: TtlCache<Map<String, Value>>,
+    /// Where requests outside `/api` go; `None` when pass-through is off.
+    pub passthrough: Option<Passthrough>,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Result<AppState, String> {
+        let odoo = OdooClient::new(&config.upstream)?;
+        let tokens = Arc::new(TokenStore::new(TokenLimits {
+            ttl: config.tokens.ttl,
+            max_tokens: config.tokens.max_tokens,
+            max_per_user: config.tokens.max_per_user,
+        }));
+        let passthrough = match config.passthrough.enabled {
+            true => Some(Passthrough::new(
+                &config.upstream,
+                config.passthrough.clone(),
+            )?),
+            false => None,
+        };
+        Ok(AppState {
+            passthrough,
+            gate: Gate::new(config.gate.clone()),
+            fields: TtlCache::new(config.gate.cache_ttl),
+            odoo,
+            tokens,
+            config,
+        })
+    }
+}
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+/// Serves one request whose path starts with `/api/`.
+pub async fn handle<B>(state: &AppState, request: Request<B>) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let is_login = path == "/api/auth/get_tokens";
+    match route(state, request).await {
+        Ok(value) => {
+            let body = serde_json::to_vec(&value).expect("a JSON value always serializes");
+            let mut response = json_response(StatusCode::OK, body);
+            if is_login {
+                let headers = response.headers_mut();
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            }
+            response
+        }
+        Err(error) => {
+            let status = error.status();
+            if status.is_server_error() {
+                tracing::warn!(%method, %path, %status, error = %error.description(), "request failed");
+            } else {
+                tracing::debug!(%method, %path, %status, error = %error.description(), "request refused");
+            }
+            error_response(&error)
+        }
+    }
+}
+
+/// The JSON response for an error, with `Retry-After` where it applies.
+pub fn error_response(error: &Error) -> Response<Body> {
+    let mut response = json_response(error.status(), error.body());
+    if let Some(seconds) = error.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    response
+}
+
+async fn route<B>(state: &AppState, request: Request<B>) -> Result<Value, Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    let rest = path.strip_prefix("/api/").unwrap_or("");
+    let max_body = state.config.limits.max_body_bytes;
+    let read = || request::read_params(parts.uri.query(), &parts.headers, body, max_body);
+
+    match rest {
+        "auth/get_tokens" | "auth/delete_tokens" if parts.method != Method::POST => {
+            Err(Error::MethodNotAllowed(parts.method.to_string()))
+        }
+        "auth/get_tokens" => auth::get_tokens(state, &read().await?).await,
+        "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers),
+        _ => {
+            let (model, id) = match rest.split_once('/') {
+                Some((model, id)) if !id.contains('/') => (model, Some(id)),
+                Some(_) => return Err(Error::RouteNotFound(path.to_owned())),
+                None => (rest, None),
+            };
+            if !matches!(
+                parts.method,
+                Method::GET | Method::POST | Method::PUT | Method::DELETE
+            ) {
+                return Err(Error::MethodNotAllowed(parts.method.to_string()));
+            }
+            let token = request::access_token(&parts.headers).ok_or(Error::TokenMissing)?;
+            let session = state.tokens.lookup(token).ok_or(Error::TokenInvalid)?;
+            if !is_model_name(model) {
+                return Err(Error::ModelNotFound(model.to_owned()));
+            }
+            let params = read().await?;
+            state.gate.check(&state.odoo, &session, model).await?;
+            records::handle(
+                state,
+                &session,
+                &parts.method,
+                model,
+                id.filter(|id| !id.is_empty()),
+                params,
+            )
+            .await
+        }
+    }
+}
+
+/// Odoo model names: lowercase words joined by dots (`res.partner`, `x_custom.model`).
+fn is_model_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+}

@@ -1,0 +1,256 @@
+//! The proxy's one error type. Every error knows who is at fault (the client, the upstream
+//! ERP, or the proxy itself); [`Error::status`] is the only place that picks an HTTP status,
+//! and [`Error::body`] the only place that builds the JSON error body, which has Flectra's
+//! shape `{"error": code, "error_descrip": text}`.
+
+use http::StatusCode;
+
+use crate::odoo::{OdooFault, UpstreamError};
+
+/// What the REST call was doing when the upstream refused it: Flectra names its error codes
+/// after it (`not_created_object_in_flectra`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Login,
+    Read,
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // The client's fault.
+    #[error("Empty value of 'db' or 'username' or 'password'!")]
+    EmptyLogin,
+    #[error("flectra User authentication failed!")]
+    LoginFailed,
+    #[error("Invalid database!")]
+    InvalidDatabase,
+    #[error("Missing access token in request header!")]
+    TokenMissing,
+    #[error("Token is expired or invalid!")]
+    TokenInvalid,
+    #[error("No access token was provided in request!")]
+    NoTokenToDelete,
+    #[error("Invalid object 'id'!")]
+    InvalidObjectId,
+    #[error("Modal {0} Not Found!")]
+    ModelNotFound(String),
+    #[error("Enable Rest API For {0}!")]
+    ModelDisabled(String),
+    #[error("Record {id} Not found in {model}!")]
+    RecordNotFound { id: i64, model: String },
+    #[error("No Record found in {0}!")]
+    NoRecords(String),
+    /// A parameter the proxy could not use: names the parameter and says why.
+    #[error("{0}")]
+    BadParameter(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0} is not allowed here")]
+    MethodNotAllowed(String),
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    #[error("too many failed logins; try again in {0} s")]
+    TooManyAttempts(u64),
+    /// The model gate cannot read the flag: it refuses rather than guess (fail closed).
+    #[error("{0}")]
+    GateUnreadable(String),
+
+    // The upstream's fault (or the upstream refusing the client's request).
+    #[error("{error}")]
+    Upstream {
+        operation: Operation,
+        error: UpstreamError,
+    },
+
+    // The proxy's own fault.
+    #[error("the token store is full; try again later")]
+    TokenStoreFull,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn upstream(operation: Operation, error: UpstreamError) -> Error {
+        Error::Upstream { operation, error }
+    }
+
+    /// The HTTP status for this error; the only place that picks one.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::EmptyLogin
+            | Error::InvalidDatabase
+            | Error::TokenMissing
+            | Error::NoTokenToDelete
+            | Error::InvalidObjectId
+            | Error::BadParameter(_) => StatusCode::BAD_REQUEST,
+            Error::LoginFailed | Error::TokenInvalid => StatusCode::UNAUTHORIZED,
+            Error::ModelNotFound(_)
+            | Error::ModelDisabled(_)
+            | Error::RecordNotFound { .. }
+            | Error::NoRecords(_)
+            | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Error::GateUnreadable(_) => StatusCode::FORBIDDEN,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::Upstream { error, .. } => match error {
+                UpstreamError::Unreachable(_)
+                | UpstreamError::HttpError { .. }
+                | UpstreamError::Unreadable(_) => StatusCode::BAD_GATEWAY,
+                UpstreamError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+                UpstreamError::Fault(fault) => match fault {
+                    OdooFault::AccessDenied => StatusCode::UNAUTHORIZED,
+                    OdooFault::AccessError(_) => StatusCode::FORBIDDEN,
+                    OdooFault::MissingRecord(_) | OdooFault::UnknownModel(_) => {
+                        StatusCode::NOT_FOUND
+                    }
+                    OdooFault::UnknownDatabase(_) | OdooFault::UserError(_) => {
+                        StatusCode::BAD_REQUEST
+                    }
+                    OdooFault::ServerError { class, .. } if is_request_error(class) => {
+                        StatusCode::BAD_REQUEST
+                    }
+                    OdooFault::ServerError { .. } => StatusCode::BAD_GATEWAY,
+                },
+            },
+            Error::TokenStoreFull => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Flectra's error code for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::EmptyLogin => "empty_db_or_username_or_password",
+            Error::LoginFailed => "flectra_user_authentication_failed",
+            Error::InvalidDatabase => "invalid_database",
+            Error::TokenMissing => "access_token_not_found",
+            Error::TokenInvalid => "invalid_token",
+            Error::NoTokenToDelete => "no_access_token",
+            Error::InvalidObjectId => "invalid_object_id",
+            Error::ModelNotFound(_)
+            | Error::ModelDisabled(_)
+            | Error::RecordNotFound { .. }
+            | Error::NoRecords(_) => "object_not_found_in_flectra",
+            Error::BadParameter(_) => "invalid_parameter",
+            Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::RouteNotFound(_) => "not_found",
+            Error::TooManyAttempts(_) => "too_many_attempts",
+            Error::GateUnreadable(_) => "rest_api_flag_unreadable",
+            Error::Upstream { operation, error } => match (operation, error) {
+                (_, UpstreamError::Unreachable(_)) => "upstream_unreachable",
+                (_, UpstreamError::Timeout) => "upstream_timeout",
+                (_, UpstreamError::HttpError { .. } | UpstreamError::Unreadable(_)) => {
+                    "upstream_bad_response"
+                }
+                (Operation::Create, UpstreamError::Fault(_)) => "not_created_object_in_flectra",
+                (Operation::Update, UpstreamError::Fault(_)) => "not_updated_object_in_flectra",
+                (Operation::Delete, UpstreamError::Fault(_)) => "not_deleted_object_in_flectra",
+                (Operation::Login | Operation::Read, UpstreamError::Fault(fault)) => match fault {
+                    OdooFault::AccessDenied => "access_denied",
+                    OdooFault::AccessError(_) => "access_error",
+                    OdooFault::MissingRecord(_) | OdooFault::UnknownModel(_) => {
+                        "object_not_found_in_flectra"
+                    }
+                    OdooFault::UnknownDatabase(_) => "invalid_database",
+                    OdooFault::UserError(_) => "invalid_request",
+                    OdooFault::ServerError { class, .. } if is_request_error(class) => {
+                        "invalid_request"
+                    }
+                    OdooFault::ServerError { .. } => "upstream_error",
+                },
+            },
+            Error::TokenStoreFull => "token_store_full",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The text for the client: Flectra's wording where Flectra has one, the ERP's own message
+    /// (never a traceback) for a refusal.
+    pub fn description(&self) -> String {
+        match self {
+            Error::Upstream {
+                operation,
+                error: UpstreamError::Fault(fault),
+            } => match operation {
+                Operation::Create => format!("Not created object in flectra! ERROR: {fault}"),
+                Operation::Update => format!("Object Not Updated! ERROR: {fault}"),
+                Operation::Delete => format!("Not deleted object in flectra! ERROR: {fault}"),
+                Operation::Login | Operation::Read => fault.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+
+    /// The JSON error body: `{"error": code, "error_descrip": text}`.
+    pub fn body(&self) -> Vec<u8> {
+        let body = serde_json::json!({
+            "error": self.code(),
+            "error_descrip": self.description(),
+        });
+        serde_json::to_vec(&body).expect("a map of two strings always serializes")
+    }
+
+    /// Seconds a client should wait, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::TooManyAttempts(seconds) => Some(*seconds),
+            _ => None,
+        }
+    }
+}
+
+/// Exceptions that Odoo raises for a bad request (an unknown field, a bad domain leaf, a
+/// value of the wrong type) rather than for a failure of the server.
+fn is_request_error(class: &str) -> bool {
+    matches!(class, "ValueError" | "TypeError" | "KeyError")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flectra_texts_and_statuses() {
+        let e = Error::RecordNotFound {
+            id: 7,
+            model: "res.partner".into(),
+        };
+        assert_eq!(e.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            String::from_utf8(e.body()).unwrap(),
+            r#"{"error":"object_not_found_in_flectra","error_descrip":"Record 7 Not found in res.partner!"}"#
+        );
+        assert_eq!(Error::TokenMissing.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(Error::TokenInvalid.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn upstream_faults_get_the_status_that_says_what_happened() {
+        let fault = |f: OdooFault| Error::upstream(Operation::Create, UpstreamError::Fault(f));
+        let access = fault(OdooFault::AccessError("You are not allowed".into()));
+        assert_eq!(access.status(), StatusCode::FORBIDDEN);
+        assert_eq!(access.code(), "not_created_object_in_flectra");
+        assert_eq!(
+            access.description(),
+            "Not created object in flectra! ERROR: You are not allowed"
+        );
+        let server = fault(OdooFault::ServerError {
+            class: "ValueError".into(),
+            message: "Invalid field 'x' on model 'res.partner'".into(),
+            traceback: "Traceback (most recent call last):\n  File \"/opt/odoo/secret/path.py\""
+                .into(),
+        });
+        assert_eq!(server.status(), StatusCode::BAD_REQUEST);
+        assert!(!server.description().contains("Traceback"));
+        assert!(!server.description().contains("/opt/odoo"));
+        assert_eq!(
+            Error::upstream(Operation::Read, UpstreamError::Timeout).status(),
+            StatusCode::GATEWAY_TIMEOUT
+        );
+    }
+}

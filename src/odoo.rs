@@ -1,0 +1,408 @@
+//! `OdooClient`: the only code that talks to the upstream ERP. It sends XML-RPC calls over
+//! http or https (reqwest with rustls), caps concurrent calls, and turns every way an answer can
+//! go wrong into an [`UpstreamError`]. It knows nothing of REST or tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::secret::Secret;
+use crate::xmlrpc::{self, Fault, FaultCode};
+
+/// How to reach the upstream ERP.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// Base URL, e.g. `http://127.0.0.1:8069` (no trailing path).
+    pub url: String,
+    pub connect_timeout: Duration,
+    /// Whole-call deadline: connect, send, wait, read.
+    pub timeout: Duration,
+    /// At most this many calls in flight; the rest wait their turn.
+    pub max_concurrency: usize,
+    /// An answer larger than this is refused as unreadable.
+    pub max_response_bytes: usize,
+}
+
+/// Every way an upstream call can fail. Display is fit for a client: no secret, no traceback.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("the ERP cannot be reached ({0})")]
+    Unreachable(String),
+    #[error("the ERP did not answer in time")]
+    Timeout,
+    #[error("the ERP answered HTTP {status} with an {kind} page instead of XML-RPC")]
+    HttpError { status: u16, kind: &'static str },
+    #[error("the ERP's answer is unreadable: {0}")]
+    Unreadable(String),
+    #[error("{0}")]
+    Fault(#[from] OdooFault),
+}
+
+/// A fault the ERP answered with, classified from the texts Odoo 18 really sends.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OdooFault {
+    /// Fault 3 (`Access Denied`): wrong password or API key.
+    #[error("Access Denied")]
+    AccessDenied,
+    /// Fault 4: an access rule or a private method refused the call.
+    #[error("{0}")]
+    AccessError(String),
+    /// Fault 2 `Record does not exist or has been deleted.`
+    #[error("{0}")]
+    MissingRecord(String),
+    /// Fault 2 `Object x.y doesn't exist`.
+    #[error("Object {0} doesn't exist")]
+    UnknownModel(String),
+    /// Fault 1 raised by psycopg2 for a database that does not exist.
+    #[error("database {0:?} does not exist")]
+    UnknownDatabase(String),
+    /// Any other fault 2: a `UserError` or `ValidationError` with a message for users.
+    #[error("{0}")]
+    UserError(String),
+    /// Fault 1: an exception escaped on the server. Only its last line reaches a client; the
+    /// traceback is kept for the logs.
+    #[error("{class}: {message}")]
+    ServerError {
+        class: String,
+        message: String,
+        traceback: String,
+    },
+}
+
+impl OdooFault {
+    /// Classifies a raw XML-RPC fault.
+    pub fn classify(fault: Fault) -> OdooFault {
+        match fault.code {
+            FaultCode::Int(3) => OdooFault::AccessDenied,
+            FaultCode::Int(4) => OdooFault::AccessError(fault.string),
+            FaultCode::Int(2) => classify_user_error(fault.string),
+            FaultCode::Int(_) => classify_server_error(fault.string),
+            FaultCode::Text(code) => classify_legacy(code, fault.string),
+        }
+    }
+}
+
+const MISSING_RECORD: &str = "Record does not exist or has been deleted.";
+
+fn classify_user_error(message: String) -> OdooFault {
+    if message.starts_with(MISSING_RECORD) {
+        return OdooFault::MissingRecord(message);
+    }
+    if let Some(model) = message
+        .strip_prefix("Object ")
+        .and_then(|rest| rest.strip_suffix(" doesn't exist"))
+    {
+        if !model.contains(char::is_whitespace) {
+            return OdooFault::UnknownModel(model.to_owned());
+        }
+    }
+    OdooFault::UserError(message)
+}
+
+fn classify_server_error(traceback: String) -> OdooFault {
+    let last_line = traceback
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let (class, message) = match last_line.split_once(": ") {
+        Some((class, message)) if !class.contains(' ') => (class, message),
+        _ => ("Exception", last_line),
+    };
+    if class.ends_with("OperationalError") {
+        if let Some(db) = unknown_database(message) {
+            return OdooFault::UnknownDatabase(db.to_owned());
+        }
+    }
+    OdooFault::ServerError {
+        class: class.rsplit('.').next().unwrap_or(class).to_owned(),
+        message: message.to_owned(),
+        traceback,
+    }
+}
+
+/// `... FATAL:  database "no_such_db" does not exist` -> `no_such_db`.
+fn unknown_database(message: &str) -> Option<&str> {
+    let start = message.find("database \"")? + "database \"".len();
+    let rest = &message[start..];
+    let end = rest.find("\" does not exist")?;
+    Some(&rest[..end])
+}
+
+/// The legacy `/xmlrpc/object` endpoint puts the exception in a string `faultCode`
+/// (`warning -- MissingError\n\n<message>`, or `AccessDenied`).
+fn classify_legacy(code: String, string: String) -> OdooFault {
+    let body = code.strip_prefix("warning -- ").unwrap_or(&code);
+    let (kind, message) = match body.split_once("\n\n") {
+        Some((kind, message)) => (kind.trim(), message.to_owned()),
+        None => (body.trim(), string.clone()),
+    };
+    match kind {
+        "AccessDenied" => OdooFault::AccessDenied,
+        "AccessError" => OdooFault::AccessError(message),
+        "MissingError" => OdooFault::MissingRecord(message),
+        "UserError" | "ValidationError" | "Warning" | "RedirectWarning" => {
+            classify_user_error(message)
+        }
+        _ if code.starts_with("Traceback") => classify_server_error(code),
+        _ if string.starts_with("Traceback") => classify_server_error(string),
+        _ => classify_user_error(if message.is_empty() { code } else { message }),
+    }
+}
+
+/// An XML-RPC client for one upstream ERP. Cheap to clone; one connection pool for all.
+#[derive(Clone)]
+pub struct OdooClient {
+    http: reqwest::Client,
+    common_url: Arc<str>,
+    object_url: Arc<str>,
+    slots: Arc<Semaphore>,
+    max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for OdooClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OdooClient")
+            .field("common_url", &self.common_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OdooClient {
+    pub fn new(config: &UpstreamConfig) -> Result<OdooClient, String> {
+        let base = config.url.trim_end_matches('/');
+        let parsed = reqwest::Url::parse(base).map_err(|e| format!("invalid upstream URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err("the upstream URL must start with http:// or https://".into());
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(config.max_concurrency.max(1))
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(OdooClient {
+            http,
+            common_url: format!("{base}/xmlrpc/2/common").into(),
+            object_url: format!("{base}/xmlrpc/2/object").into(),
+            slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            max_response_bytes: config.max_response_bytes,
+        })
+    }
+
+    /// `common.version()`.
+    pub async fn version(&self) -> Result<Value, UpstreamError> {
+        self.call(&self.common_url, "version", &[]).await
+    }
+
+    /// `common.authenticate(db, login, password, {})`: the uid, or `None` for a wrong login.
+    pub async fn authenticate(
+        &self,
+        db: &str,
+        login: &str,
+        password: &Secret,
+    ) -> Result<Option<i64>, UpstreamError> {
+        let params = [
+            Value::from(db),
+            Value::from(login),
+            Value::from(password.expose()),
+            Value::Object(Default::default()),
+        ];
+        match self.call(&self.common_url, "authenticate", &params).await? {
+            Value::Number(uid) => match uid.as_i64() {
+                Some(uid) if uid > 0 => Ok(Some(uid)),
+                _ => Err(UpstreamError::Unreadable(format!("uid {uid} is not valid"))),
+            },
+            Value::Bool(false) => Ok(None),
+            other => Err(UpstreamError::Unreadable(format!(
+                "authenticate answered {} instead of a uid",
+                kind_of(&other)
+            ))),
+        }
+    }
+
+    /// `object.execute_kw(db, uid, password, model, method, args[, kwargs])`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn execute_kw(
+        &self,
+        db: &str,
+        uid: i64,
+        password: &Secret,
+        model: &str,
+        method: &str,
+        args: Value,
+        kwargs: Option<Value>,
+    ) -> Result<Value, UpstreamError> {
+        let mut params = Vec::with_capacity(7);
+        params.extend([
+            Value::from(db),
+            Value::from(uid),
+            Value::from(password.expose()),
+            Value::from(model),
+            Value::from(method),
+            args,
+        ]);
+        params.extend(kwargs);
+        self.call(&self.object_url, "execute_kw", &params).await
+    }
+
+    async fn call(
+        &self,
+        url: &str,
+        method: &str,
+        params: &[Value],
+    ) -> Result<Value, UpstreamError> {
+        let mut body = Vec::with_capacity(512);
+        xmlrpc::encode_call(&mut body, method, params);
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| UpstreamError::Unreachable("the client is shut down".into()))?;
+        let response = self
+            .http
+            .post(url)
+            .header(http::header::CONTENT_TYPE, "text/xml")
+            .body(body)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let is_xml = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("xml"));
+        if !status.is_success() || !is_xml {
+            let kind = if is_xml { "XML" } else { "HTML or other" };
+            return Err(UpstreamError::HttpError {
+                status: status.as_u16(),
+                kind,
+            });
+        }
+        let bytes = self.read_body(response).await?;
+        match xmlrpc::decode_response(&bytes) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(fault)) => Err(UpstreamError::Fault(OdooFault::classify(fault))),
+            Err(e) => Err(UpstreamError::Unreadable(e.to_string())),
+        }
+    }
+
+    /// Reads the whole answer, refusing one larger than the configured cap.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
+        let hint = response.content_length().unwrap_or(0) as usize;
+        if hint > self.max_response_bytes {
+            return Err(too_large(self.max_response_bytes));
+        }
+        let mut bytes = Vec::with_capacity(hint.max(1024));
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if bytes.len() + chunk.len() > self.max_response_bytes {
+                return Err(too_large(self.max_response_bytes));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+}
+
+fn too_large(limit: usize) -> UpstreamError {
+    UpstreamError::Unreadable(format!("the answer is larger than {limit} bytes"))
+}
+
+fn transport_error(error: reqwest::Error) -> UpstreamError {
+    if error.is_timeout() {
+        UpstreamError::Timeout
+    } else if error.is_connect() {
+        UpstreamError::Unreachable(root_cause(&error))
+    } else if error.is_body() || error.is_decode() {
+        UpstreamError::Unreadable(format!("the body broke off: {}", root_cause(&error)))
+    } else {
+        UpstreamError::Unreachable(root_cause(&error))
+    }
+}
+
+/// The innermost cause of a reqwest error: "connection refused" rather than a chain with URLs.
+fn root_cause(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nil",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "a struct",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(code: i64, string: &str) -> OdooFault {
+        OdooFault::classify(Fault {
+            code: FaultCode::Int(code),
+            string: string.into(),
+        })
+    }
+
+    #[test]
+    fn classifies_the_recorded_fault_texts() {
+        assert_eq!(fault(3, "Access Denied"), OdooFault::AccessDenied);
+        assert!(matches!(
+            fault(2, "Record does not exist or has been deleted.\n(Record: res.partner(999999999,), User: 2)"),
+            OdooFault::MissingRecord(_)
+        ));
+        assert_eq!(
+            fault(2, "Object x.no.such.model doesn't exist"),
+            OdooFault::UnknownModel("x.no.such.model".into())
+        );
+        assert!(matches!(
+            fault(2, "You cannot create recursive Partner hierarchies."),
+            OdooFault::UserError(_)
+        ));
+        let tb = "Traceback (most recent call last):\n  File \"/opt/odoo/x.py\", line 1, in f\nValueError: Invalid field 'no_such_field' on model 'res.partner'\n";
+        match fault(1, tb) {
+            OdooFault::ServerError { class, message, .. } => {
+                assert_eq!(class, "ValueError");
+                assert_eq!(
+                    message,
+                    "Invalid field 'no_such_field' on model 'res.partner'"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let db = "Traceback (most recent call last):\npsycopg2.OperationalError: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  database \"no_such_db\" does not exist\n";
+        assert_eq!(
+            fault(1, db),
+            OdooFault::UnknownDatabase("no_such_db".into())
+        );
+    }
+
+    #[test]
+    fn classifies_legacy_string_codes() {
+        let missing = OdooFault::classify(Fault {
+            code: FaultCode::Text("warning -- MissingError\n\nRecord does not exist or has been deleted.\n(Record: res.partner(999999999,), User: 2)".into()),
+            string: String::new(),
+        });
+        assert!(matches!(missing, OdooFault::MissingRecord(m) if m.starts_with(MISSING_RECORD)));
+        let denied = OdooFault::classify(Fault {
+            code: FaultCode::Text("AccessDenied".into()),
+            string: "Access Denied".into(),
+        });
+        assert_eq!(denied, OdooFault::AccessDenied);
+    }
+}

@@ -1,0 +1,131 @@
+//! Starts a demo ERP and a proxy in front of it, each on 127.0.0.1:0.
+
+use std::net::SocketAddr;
+
+use odoo_rest_proxy::config::Config;
+use odoo_rest_proxy::demo::{self, DemoConfig, DemoErp};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub struct Stack {
+    pub erp: DemoErp,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+/// A demo ERP and a proxy with the default config.
+pub async fn start() -> Stack {
+    start_with(|_| {}).await
+}
+
+/// A demo ERP and a proxy whose config `adjust` may change (the upstream URL is set after).
+pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Stack {
+    let erp_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the demo ERP");
+    let erp = demo::spawn(erp_listener, DemoConfig { keep_alive: false })
+        .await
+        .expect("the demo ERP starts");
+    let mut config = Config::default();
+    config.upstream.url = format!("http://{}", erp.addr());
+    adjust(&mut config);
+    start_proxy(erp, config).await
+}
+
+pub async fn start_proxy(erp: DemoErp, config: Config) -> Stack {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the proxy");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        odoo_rest_proxy::run(config, listener, shutdown)
+            .await
+            .expect("the proxy runs");
+    });
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("a reqwest client");
+    Stack {
+        erp,
+        addr,
+        http,
+        _stop: stop,
+    }
+}
+
+/// A response, read whole: status, headers and JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+}
+
+impl Answer {
+    pub fn error(&self) -> (&str, &str) {
+        (
+            self.json["error"].as_str().unwrap_or_default(),
+            self.json["error_descrip"].as_str().unwrap_or_default(),
+        )
+    }
+}
+
+impl Stack {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("the proxy answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a whole body");
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+        Answer {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    pub async fn login_as(&self, login: &str, password: &str) -> Answer {
+        let form = [
+            ("username", login),
+            ("password", password),
+            ("db", demo::DEMO_DB),
+        ];
+        self.send(self.http.post(self.url("/api/auth/get_tokens")).form(&form))
+            .await
+    }
+
+    /// Logs in as the demo admin and returns the token.
+    pub async fn token(&self) -> String {
+        let answer = self.login_as(demo::DEMO_LOGIN, demo::DEMO_PASSWORD).await;
+        assert_eq!(answer.status, 200, "{}", answer.json);
+        answer.json["access_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned()
+    }
+
+    /// A request with the token in Flectra's `access_token` header.
+    pub fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header("access_token", token)
+    }
+}
