@@ -31,8 +31,9 @@ async fn main() -> ExitCode {
             .map_err(|e| format!("cannot listen on {addr}: {e}"))
     };
     let result = async {
-        match cli.command {
-            None => {}
+        // The demo ERP serves for as long as this handle lives.
+        let _demo_erp = match cli.command {
+            None => None,
             Some(Command::DemoErp { keep_alive }) => {
                 let listener = bind(config.listen).await?;
                 let erp = demo::spawn(listener, DemoConfig { keep_alive })
@@ -67,8 +68,9 @@ async fn main() -> ExitCode {
                     demo::DEMO_LOGIN,
                     demo::DEMO_PASSWORD
                 );
+                Some(erp)
             }
-        }
+        };
         let listener = bind(config.listen).await?;
         println!(
             "odoo-rest-proxy listening on http://{}",
