@@ -411,8 +411,12 @@ impl<'a> Parser<'a> {
             match byte {
                 b'\n' | b'\r' if !triple => return Err(unterminated(self)),
                 b'\n' | b'\r' => {
-                    out.push(byte as char);
+                    // Python reads source with universal newlines: \r\n and \r become \n.
+                    out.push('\n');
                     self.pos += 1;
+                    if byte == b'\r' && self.peek() == Some(b'\n') {
+                        self.pos += 1;
+                    }
                 }
                 b'\\' if kind.raw => {
                     // A raw string keeps the backslash, but an escaped quote does not end it.
@@ -802,6 +806,7 @@ mod tests {
             ("['a' 'b', 'c']", json!(["ab", "c"])),
             ("'''a'b''c\nd'''", json!("a'b''c\nd")),
             ("\"\"\"x\"\"\"", json!("x")),
+            ("'''a\r\nb\rc'''", json!("a\nb\nc")),
             ("'''a\\'''' ", json!("a'")),
         ];
         for (input, want) in table {
