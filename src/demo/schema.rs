@@ -466,6 +466,39 @@ pub(crate) const MODELS: [&Model; 8] = [
     &CURRENCY_RATE,
 ];
 
+/// The index of field `name` in `model`, computed at compile time (a missing name fails the
+/// build, never a request).
+pub(crate) const fn index_of(model: &Model, name: &str) -> usize {
+    let mut index = 0;
+    while index < model.fields.len() {
+        let candidate = model.fields[index].name.as_bytes();
+        let wanted = name.as_bytes();
+        if candidate.len() == wanted.len() {
+            let mut byte = 0;
+            while byte < wanted.len() && candidate[byte] == wanted[byte] {
+                byte += 1;
+            }
+            if byte == wanted.len() {
+                return index;
+            }
+        }
+        index += 1;
+    }
+    panic!("unknown field in a schema constant")
+}
+
+/// Indexes of the `res.partner` fields that computed fields read.
+pub(crate) mod partner {
+    use super::{index_of, PARTNER};
+
+    pub(crate) const NAME: usize = index_of(&PARTNER, "name");
+    pub(crate) const PARENT_ID: usize = index_of(&PARTNER, "parent_id");
+    pub(crate) const IS_COMPANY: usize = index_of(&PARTNER, "is_company");
+    pub(crate) const TYPE: usize = index_of(&PARTNER, "type");
+    pub(crate) const COMPANY_NAME: usize = index_of(&PARTNER, "company_name");
+    pub(crate) const EMAIL: usize = index_of(&PARTNER, "email");
+}
+
 pub(crate) fn model_index(name: &str) -> Option<usize> {
     MODELS.iter().position(|model| model.name == name)
 }
