@@ -84,7 +84,7 @@ fn is_identifier(word: &str) -> bool {
 }
 
 /// A value reduced to what sorting compares.
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, PartialEq)]
 enum SortValue {
     Null,
     Number(f64),
@@ -161,7 +161,13 @@ fn compare(left: &SortValue, right: &SortValue, key: &OrderKey) -> Ordering {
         (_, SortValue::Null) if key.nulls_first => Ordering::Greater,
         (_, SortValue::Null) => Ordering::Less,
         _ => {
-            let ordering = left.partial_cmp(right).unwrap_or(Ordering::Equal);
+            // A total order whatever the values, as `sort_by` requires.
+            let ordering = match (left, right) {
+                (SortValue::Number(left), SortValue::Number(right)) => left.total_cmp(right),
+                (SortValue::Text(left), SortValue::Text(right)) => left.cmp(right),
+                (SortValue::Number(_), _) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
             if key.descending {
                 ordering.reverse()
             } else {
