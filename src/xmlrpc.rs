@@ -356,6 +356,12 @@ fn show(name: &[u8]) -> String {
     String::from_utf8_lossy(name).into_owned()
 }
 
+/// Byte equality of two short names, without a call to `memcmp`.
+#[inline]
+fn same(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).all(|(a, b)| a == b)
+}
+
 /// The index of the first `<`, `&` or `\r`: the bytes that end plain character data.
 #[inline]
 fn find_markup(bytes: &[u8]) -> Option<usize> {
@@ -603,11 +609,16 @@ impl<'a> Parser<'a> {
     /// Reads `</qualified>`, after optional whitespace and comments.
     #[inline]
     fn end(&mut self, qualified: &[u8]) -> Result<(), DecodeError> {
-        // Fast path: the end tag comes right away, without spaces inside.
+        // Fast path: the end tag comes after whitespace only, without spaces inside.
+        while self.peek().is_some_and(is_space) {
+            self.pos += 1;
+        }
         let rest = self.rest();
         let length = qualified.len();
         if rest.get(..2) == Some(b"</")
-            && rest.get(2..2 + length) == Some(qualified)
+            && rest
+                .get(2..2 + length)
+                .is_some_and(|name| same(name, qualified))
             && rest.get(2 + length) == Some(&b'>')
         {
             self.pos += length + 3;
