@@ -250,7 +250,17 @@ fn with_document<T>(
         Encoding::Latin1 => {
             // Every Latin-1 byte is the code point of the same number.
             let text: String = input.iter().map(|&byte| char::from(byte)).collect();
-            Parser::new(&text).document(root, body)
+            Parser::new(&text)
+                .document(root, body)
+                .map_err(|mut error| {
+                    // Back to an offset in the input: count the characters before it.
+                    let before = text
+                        .as_bytes()
+                        .get(..error.offset)
+                        .unwrap_or(text.as_bytes());
+                    error.offset = before.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+                    error
+                })
         }
     }
 }

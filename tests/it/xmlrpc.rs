@@ -1327,3 +1327,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn latin1_error_offsets_point_into_the_input() {
+    // Found by the fuzzer: offsets were those of the transcoded text, past the input's end.
+    let mut input = b"<?xml version='1.0' encoding='iso-8859-1'?><methodResponse><params><param><value><string>".to_vec();
+    input.extend_from_slice(&[0xFF; 40]);
+    let error = decode_response(&input).expect_err("truncated");
+    assert_eq!(error.offset, input.len());
+    let error = decode_call(&input).expect_err("not a call");
+    assert_eq!(
+        error.offset,
+        input.iter().position(|&b| b == b'>').map_or(0, |i| i + 1)
+    );
+}
