@@ -1,1 +1,266 @@
-fn main() {}
+//! XML-RPC codec benchmarks on a generated 2,000-record `search_read` response (~1.6 MB, typed
+//! like transcript 14).
+//!
+//! `cargo bench --bench xmlrpc` runs the criterion benchmarks: our decoder, a bare quick-xml
+//! event scan of the same bytes that builds nothing (the floor), and `encode_call` of an
+//! `execute_kw`.
+//!
+//! `cargo bench --bench xmlrpc -- --interleaved` measures our decoder, the scan and Python's
+//! `xmlrpc.client.loads` (through benches/xmlrpc_loads.py, one long-lived `python3`) in the same
+//! rounds, rotating which goes first, and prints the medians and ratios.
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use odoo_rest_proxy::xmlrpc::{decode_response, encode_call, encode_response};
+use quick_xml::events::Event;
+use serde_json::{json, Value};
+
+const RECORDS: usize = 2_000;
+
+/// A deterministic generator (64-bit LCG); no dependency on `rand`'s stream stability.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below.max(1)
+    }
+}
+
+const NAMES: [&str; 8] = [
+    "Azure Interior",
+    "Brandon Freeman",
+    "Jesse Brown",
+    "Gemini Furniture",
+    "Wood Corner",
+    "Zoë Ünïcødé 東京",
+    "Deco Addict",
+    "Lumber Inc",
+];
+
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The records of a `search_read` on res.partner, typed as Odoo 18 sends them.
+fn records() -> Value {
+    let mut random = Lcg(14);
+    let rows: Vec<Value> = (0..RECORDS)
+        .map(|index| {
+            let id = 100 + index as u64;
+            let name = NAMES[random.next(NAMES.len() as u64) as usize];
+            let many2one = |random: &mut Lcg| {
+                if random.next(3) == 0 {
+                    json!(false)
+                } else {
+                    let other = random.next(NAMES.len() as u64);
+                    json!([1 + other, NAMES[other as usize]])
+                }
+            };
+            let ids = |random: &mut Lcg| {
+                let count = random.next(4);
+                Value::Array((0..count).map(|_| json!(random.next(5_000))).collect())
+            };
+            let mut row = json!({
+                "id": id,
+                "name": format!("{name} {id}"),
+                "parent_id": many2one(&mut random),
+                "child_ids": ids(&mut random),
+                "write_date": format!(
+                    "2026-11-{:02} 02:{:02}:{:02}",
+                    1 + random.next(28),
+                    random.next(60),
+                    random.next(60)
+                ),
+                "partner_latitude": (random.next(180_000) as f64) / 1000.0 - 90.0,
+                "is_company": random.next(2) == 0,
+            });
+            if index % 25 == 0 {
+                let length = 4 * (500 + random.next(300) as usize);
+                let image: String = (0..length)
+                    .map(|_| char::from(BASE64[random.next(64) as usize]))
+                    .collect();
+                row["image_128"] = json!(image);
+            }
+            row
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+fn response_bytes() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    encode_response(&mut bytes, &records());
+    bytes
+}
+
+/// Every event quick-xml reports, with its default configuration; builds nothing.
+fn scan(bytes: &[u8]) -> usize {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut events = 0;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => return events,
+            Ok(event) => {
+                black_box(&event);
+                events += 1;
+            }
+        }
+    }
+}
+
+fn execute_kw_params() -> Vec<Value> {
+    vec![
+        json!("rest"),
+        json!(2),
+        json!("admin"),
+        json!("res.partner"),
+        json!("search_read"),
+        json!([[["id", "in", [15, 27, 23]], ["name", "ilike", "a & b"]]]),
+        json!({
+            "fields": ["name", "parent_id", "country_id", "company_id", "category_id",
+                       "child_ids", "create_date", "write_date", "partner_latitude", "color",
+                       "is_company", "active", "function", "mobile", "comment", "type",
+                       "image_128"],
+            "limit": 80, "offset": 0, "order": "id",
+            "context": {"tz": "Asia/Tokyo", "lang": "en_US"}
+        }),
+    ]
+}
+
+fn criterion_benches(criterion: &mut Criterion) {
+    let bytes = response_bytes();
+    let mut group = criterion.benchmark_group("search_read_2000");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.sample_size(30);
+    group.bench_function("decode_response", |bench| {
+        bench.iter(|| decode_response(black_box(&bytes)))
+    });
+    group.bench_function("quick_xml_scan", |bench| {
+        bench.iter(|| scan(black_box(&bytes)))
+    });
+    group.finish();
+
+    let params = execute_kw_params();
+    let mut out = Vec::with_capacity(4096);
+    criterion.bench_function("encode_call_execute_kw", |bench| {
+        bench.iter(|| {
+            out.clear();
+            encode_call(&mut out, "execute_kw", black_box(&params));
+            out.len()
+        })
+    });
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+/// Ours, the scan and Python in the same rounds, rotating which goes first.
+fn interleaved(rounds: usize, per_round: usize) {
+    let bytes = response_bytes();
+    let path = std::env::temp_dir().join(format!("xmlrpc-bench-{}.xml", std::process::id()));
+    std::fs::write(&path, &bytes).expect("the temporary directory is writable");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/xmlrpc_loads.py");
+    let mut python = Command::new("python3")
+        .arg(script)
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut to_python = python.stdin.take().expect("stdin is piped");
+    let mut from_python = BufReader::new(python.stdout.take().expect("stdout is piped"));
+
+    // Sanity: both agree on what the bytes are.
+    let decoded = decode_response(&bytes).expect("the generated bytes decode");
+    assert!(matches!(decoded, Ok(Value::Array(ref rows)) if rows.len() == RECORDS));
+    println!(
+        "input: {RECORDS} records, {} bytes, {} quick-xml events; {rounds} rounds x {per_round} \
+         runs each, order rotating",
+        bytes.len(),
+        scan(&bytes)
+    );
+
+    let (mut ours, mut floor, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for turn in 0..3 {
+            match (round + turn) % 3 {
+                0 => {
+                    for _ in 0..per_round {
+                        let start = Instant::now();
+                        black_box(decode_response(black_box(&bytes)).is_ok());
+                        ours.push(start.elapsed());
+                    }
+                }
+                1 => {
+                    for _ in 0..per_round {
+                        let start = Instant::now();
+                        black_box(scan(black_box(&bytes)));
+                        floor.push(start.elapsed());
+                    }
+                }
+                _ => {
+                    writeln!(to_python, "{per_round}").expect("python3 reads");
+                    let mut line = String::new();
+                    from_python.read_line(&mut line).expect("python3 answers");
+                    theirs.extend(
+                        line.split_whitespace()
+                            .filter_map(|ns| ns.parse().ok())
+                            .map(Duration::from_nanos),
+                    );
+                }
+            }
+        }
+    }
+    drop(to_python);
+    let _ = python.wait();
+    let _ = std::fs::remove_file(&path);
+
+    let (ours, floor, theirs) = (median(&mut ours), median(&mut floor), median(&mut theirs));
+    let mb_per_s = |time: Duration| bytes.len() as f64 / time.as_secs_f64() / 1e6;
+    println!(
+        "ours (decode_response): {ours:>10.3?}  {:7.0} MB/s",
+        mb_per_s(ours)
+    );
+    println!(
+        "quick-xml bare scan:    {floor:>10.3?}  {:7.0} MB/s",
+        mb_per_s(floor)
+    );
+    println!(
+        "python xmlrpc.loads:    {theirs:>10.3?}  {:7.0} MB/s",
+        mb_per_s(theirs)
+    );
+    println!(
+        "ours is {:.1}x faster than Python, {:.2}x the bare scan",
+        theirs.as_secs_f64() / ours.as_secs_f64(),
+        ours.as_secs_f64() / floor.as_secs_f64()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|arg| arg == "--interleaved") {
+        let rounds = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(30);
+        interleaved(rounds, 5);
+        return;
+    }
+    if let Some(at) = args.iter().position(|arg| arg == "--decode-loop") {
+        // For profilers: decode the input N times and nothing else.
+        let bytes = response_bytes();
+        let times = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(100);
+        for _ in 0..times {
+            black_box(decode_response(black_box(&bytes)).is_ok());
+        }
+        return;
+    }
+    let mut criterion = Criterion::default().configure_from_args();
+    criterion_benches(&mut criterion);
+    criterion.final_summary();
+}

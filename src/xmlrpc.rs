@@ -233,21 +233,34 @@ fn write_python_float(out: &mut Vec<u8>, float: f64) {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-/// Checks the prolog and its encoding, runs `body` on the root element, checks the epilogue.
+/// Checks the encoding and prolog, runs `body` on the root element, checks the epilogue.
 fn with_document<T>(
     input: &[u8],
     root: &[u8],
     body: fn(&mut Parser<'_>) -> Result<T, DecodeError>,
 ) -> Result<T, DecodeError> {
-    let mut parser = Parser::new(input);
-    match parser.prolog()? {
-        Encoding::Utf8 => parser.document(root, body),
+    match declared_encoding(input)? {
+        Encoding::Utf8 => {
+            let text = std::str::from_utf8(input).map_err(|error| DecodeError {
+                offset: error.valid_up_to(),
+                message: "invalid UTF-8".to_owned(),
+            })?;
+            Parser::new(text).document(root, body)
+        }
         Encoding::Latin1 => {
             // Every Latin-1 byte is the code point of the same number.
-            let transcoded: String = input.iter().map(|&byte| char::from(byte)).collect();
-            let mut parser = Parser::new(transcoded.as_bytes());
-            parser.prolog()?;
-            parser.document(root, body)
+            let text: String = input.iter().map(|&byte| char::from(byte)).collect();
+            Parser::new(&text)
+                .document(root, body)
+                .map_err(|mut error| {
+                    // Back to an offset in the input: count the characters before it.
+                    let before = text
+                        .as_bytes()
+                        .get(..error.offset)
+                        .unwrap_or(text.as_bytes());
+                    error.offset = before.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+                    error
+                })
         }
     }
 }
@@ -255,6 +268,36 @@ fn with_document<T>(
 enum Encoding {
     Utf8,
     Latin1,
+}
+
+/// The encoding named by the XML declaration, if any (UTF-8 without one).
+fn declared_encoding(input: &[u8]) -> Result<Encoding, DecodeError> {
+    let start = if input.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let rest = input.get(start..).unwrap_or_default();
+    if !(rest.starts_with(b"<?xml") && rest.get(5).is_some_and(|&b| is_space(b))) {
+        return Ok(Encoding::Utf8);
+    }
+    let Some(end) = memchr::memmem::find(rest, b"?>") else {
+        return Err(DecodeError {
+            offset: input.len(),
+            message: "unterminated XML declaration".to_owned(),
+        });
+    };
+    let Some(name) = pseudo_attribute(rest.get(..end).unwrap_or_default(), b"encoding") else {
+        return Ok(Encoding::Utf8);
+    };
+    match name.to_ascii_lowercase().as_slice() {
+        b"utf-8" | b"utf8" | b"us-ascii" | b"ascii" => Ok(Encoding::Utf8),
+        b"iso-8859-1" | b"latin-1" | b"latin1" | b"iso8859-1" => Ok(Encoding::Latin1),
+        _ => Err(DecodeError {
+            offset: start,
+            message: format!("unsupported encoding {:?}", show(name)),
+        }),
+    }
 }
 
 /// A tag just read: `<name ...>`, `<name .../>` or `</name>`.
@@ -274,7 +317,38 @@ enum TagKind {
     End,
 }
 
+/// The value types, by the local name of their element.
+#[derive(Clone, Copy)]
+enum Type {
+    String,
+    Int,
+    Boolean,
+    Double,
+    Nil,
+    DateTime,
+    Base64,
+    Array,
+    Struct,
+}
+
+fn type_of(local: &[u8]) -> Option<Type> {
+    Some(match local {
+        b"string" => Type::String,
+        b"int" | b"i4" | b"i8" | b"i1" | b"i2" | b"biginteger" => Type::Int,
+        b"boolean" => Type::Boolean,
+        b"double" | b"float" | b"bigdecimal" => Type::Double,
+        b"nil" => Type::Nil,
+        b"dateTime.iso8601" => Type::DateTime,
+        b"base64" => Type::Base64,
+        b"array" => Type::Array,
+        b"struct" => Type::Struct,
+        _ => return None,
+    })
+}
+
 struct Parser<'a> {
+    /// The document, known to be UTF-8; `input` is the same as bytes.
+    text: &'a str,
     input: &'a [u8],
     pos: usize,
     depth: usize,
@@ -288,21 +362,35 @@ fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-fn utf8(bytes: &[u8], offset: usize) -> Result<&str, DecodeError> {
-    std::str::from_utf8(bytes).map_err(|error| DecodeError {
-        offset: offset + error.valid_up_to(),
-        message: "invalid UTF-8".to_owned(),
-    })
-}
-
 fn show(name: &[u8]) -> String {
     String::from_utf8_lossy(name).into_owned()
 }
 
+/// Byte equality of two short names, without a call to `memcmp`.
+#[inline]
+fn same(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).all(|(a, b)| a == b)
+}
+
+/// The index of the first `<`, `&` or `\r`: the bytes that end plain character data.
+#[inline]
+fn find_markup(bytes: &[u8]) -> Option<usize> {
+    // Most texts are short: a plain loop beats setting up the vectorised search.
+    const SHORT: usize = 24;
+    for (index, &byte) in bytes.iter().take(SHORT).enumerate() {
+        if byte == b'<' || byte == b'&' || byte == b'\r' {
+            return Some(index);
+        }
+    }
+    let tail = bytes.get(SHORT..)?;
+    memchr::memchr3(b'<', b'&', b'\r', tail).map(|index| index + SHORT)
+}
+
 impl<'a> Parser<'a> {
-    fn new(input: &'a [u8]) -> Self {
+    fn new(text: &'a str) -> Self {
         Parser {
-            input,
+            text,
+            input: text.as_bytes(),
             pos: 0,
             depth: 0,
             items: Vec::new(),
@@ -317,12 +405,34 @@ impl<'a> Parser<'a> {
         })
     }
 
+    #[inline]
     fn rest(&self) -> &'a [u8] {
         self.input.get(self.pos..).unwrap_or_default()
     }
 
     fn peek(&self) -> Option<u8> {
         self.input.get(self.pos).copied()
+    }
+
+    /// The text between two byte offsets, which are never inside a character (the parser
+    /// only stops at ASCII bytes).
+    #[inline]
+    fn slice(&self, start: usize, end: usize) -> Result<&'a str, DecodeError> {
+        match self.text.get(start..end) {
+            Some(text) => Ok(text),
+            None => self.error(start, "text cut inside a character"),
+        }
+    }
+
+    /// Consumes `literal` if the input continues with it.
+    #[inline]
+    fn eat(&mut self, literal: &[u8]) -> bool {
+        if self.rest().starts_with(literal) {
+            self.pos += literal.len();
+            true
+        } else {
+            false
+        }
     }
 
     /// Moves past `needle`, which must come later in the input; `what` names it in the error.
@@ -336,26 +446,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Skips an optional byte order mark and XML declaration, then comments, processing
-    /// instructions and a DOCTYPE; returns the declared encoding.
-    fn prolog(&mut self) -> Result<Encoding, DecodeError> {
-        if self.input.starts_with(b"\xEF\xBB\xBF") {
-            self.pos = 3;
-        }
-        let mut encoding = Encoding::Utf8;
+    /// Skips an optional byte order mark and XML declaration (its encoding was checked by
+    /// [`declared_encoding`]), then comments, processing instructions and a DOCTYPE.
+    fn prolog(&mut self) -> Result<(), DecodeError> {
+        self.eat("\u{feff}".as_bytes());
         if self.rest().starts_with(b"<?xml") && self.rest().get(5).is_some_and(|&b| is_space(b)) {
-            let start = self.pos;
             self.skip_past(b"?>", "XML declaration")?;
-            let declaration = self.input.get(start..self.pos).unwrap_or_default();
-            if let Some(name) = pseudo_attribute(declaration, b"encoding") {
-                encoding = match name.to_ascii_lowercase().as_slice() {
-                    b"utf-8" | b"utf8" | b"us-ascii" | b"ascii" => Encoding::Utf8,
-                    b"iso-8859-1" | b"latin-1" | b"latin1" | b"iso8859-1" => Encoding::Latin1,
-                    _ => {
-                        return self.error(start, format!("unsupported encoding {:?}", show(name)))
-                    }
-                };
-            }
         }
         self.skip_misc()?;
         if self.rest().starts_with(b"<!DOCTYPE") {
@@ -369,16 +465,17 @@ impl<'a> Parser<'a> {
             self.pos += end + 1;
             self.skip_misc()?;
         }
-        Ok(encoding)
+        Ok(())
     }
 
-    /// Parses the root element `root` with `body`, then allows only comments, processing
-    /// instructions and whitespace up to the end.
+    /// Parses the prolog, the root element `root` with `body`, then allows only comments,
+    /// processing instructions and whitespace up to the end.
     fn document<T>(
         &mut self,
         root: &[u8],
         body: fn(&mut Parser<'a>) -> Result<T, DecodeError>,
     ) -> Result<T, DecodeError> {
+        self.prolog()?;
         if self.pos >= self.input.len() {
             return self.error(self.pos, "no element found");
         }
@@ -399,20 +496,23 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips whitespace, comments and processing instructions.
+    #[inline]
     fn skip_misc(&mut self) -> Result<(), DecodeError> {
         loop {
             while self.peek().is_some_and(is_space) {
                 self.pos += 1;
             }
             let rest = self.rest();
-            if rest.starts_with(b"<!--") {
-                self.pos += 4;
-                self.skip_past(b"-->", "comment")?;
-            } else if rest.starts_with(b"<?") {
-                self.pos += 2;
-                self.skip_past(b"?>", "processing instruction")?;
-            } else {
-                return Ok(());
+            match rest.get(1) {
+                Some(b'!') if rest.starts_with(b"<!--") => {
+                    self.pos += 4;
+                    self.skip_past(b"-->", "comment")?;
+                }
+                Some(b'?') if rest.starts_with(b"<?") => {
+                    self.pos += 2;
+                    self.skip_past(b"?>", "processing instruction")?;
+                }
+                _ => return Ok(()),
             }
         }
     }
@@ -443,7 +543,7 @@ impl<'a> Parser<'a> {
             pos += 1;
         }
         let qualified = input.get(name_start..pos).unwrap_or_default();
-        if qualified.is_empty() || !qualified.first().is_some_and(|&b| is_name_start(b)) {
+        if !qualified.first().is_some_and(|&b| is_name_start(b)) {
             return self.error(offset, "expected a tag name");
         }
         let local = match qualified.iter().rposition(|&b| b == b':') {
@@ -495,18 +595,49 @@ impl<'a> Parser<'a> {
         self.tag()
     }
 
+    /// Reads the start tag of element `local` after optional whitespace and comments; returns
+    /// its qualified name and whether it is empty (`<name/>`). `literal` is `<local>`, the
+    /// common spelling, recognised without the general tag reader.
+    #[inline]
+    fn open(
+        &mut self,
+        literal: &[u8],
+        local: &'static [u8],
+        context: &str,
+    ) -> Result<(&'a [u8], bool), DecodeError> {
+        self.skip_misc()?;
+        if self.eat(literal) {
+            return Ok((local, false));
+        }
+        let tag = self.tag()?;
+        if tag.kind == TagKind::End || tag.local != local {
+            return self.error(tag.offset, format!("expected <{}> {context}", show(local)));
+        }
+        Ok((tag.qualified, tag.kind == TagKind::Empty))
+    }
+
     /// Reads `</qualified>`, after optional whitespace and comments.
+    #[inline]
     fn end(&mut self, qualified: &[u8]) -> Result<(), DecodeError> {
-        // Fast path: the end tag comes right away, without spaces inside.
+        // Fast path: the end tag comes after whitespace only, without spaces inside.
+        while self.peek().is_some_and(is_space) {
+            self.pos += 1;
+        }
         let rest = self.rest();
-        if rest.len() > qualified.len() + 2
-            && rest.starts_with(b"</")
-            && rest.get(2..2 + qualified.len()) == Some(qualified)
-            && rest.get(2 + qualified.len()) == Some(&b'>')
+        let length = qualified.len();
+        if rest.get(..2) == Some(b"</")
+            && rest
+                .get(2..2 + length)
+                .is_some_and(|name| same(name, qualified))
+            && rest.get(2 + length) == Some(&b'>')
         {
-            self.pos += qualified.len() + 3;
+            self.pos += length + 3;
             return Ok(());
         }
+        self.end_slow(qualified)
+    }
+
+    fn end_slow(&mut self, qualified: &[u8]) -> Result<(), DecodeError> {
         let tag = self.next_tag()?;
         if tag.kind != TagKind::End || tag.qualified != qualified {
             return self.error(tag.offset, format!("expected </{}>", show(qualified)));
@@ -516,29 +647,29 @@ impl<'a> Parser<'a> {
 
     /// Reads the character data up to the next tag (start or end), resolving references,
     /// CDATA sections and line ends, skipping comments and processing instructions.
+    #[inline]
     fn text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
-        let input = self.input;
         let start = self.pos;
         let rest = self.rest();
-        match memchr::memchr3(b'<', b'&', b'\r', rest) {
-            None => return self.error(input.len(), "unexpected end of input"),
-            Some(index) => {
-                let after = rest.get(index + 1).copied();
-                if rest.get(index) == Some(&b'<') && after != Some(b'!') && after != Some(b'?') {
-                    self.pos = start + index;
-                    let text = utf8(rest.get(..index).unwrap_or_default(), start)?;
-                    return Ok(Cow::Borrowed(text));
-                }
+        if let Some(index) = find_markup(rest) {
+            let after = rest.get(index + 1).copied();
+            if rest.get(index) == Some(&b'<') && after != Some(b'!') && after != Some(b'?') {
+                self.pos = start + index;
+                return Ok(Cow::Borrowed(self.slice(start, start + index)?));
             }
         }
+        self.text_slow()
+    }
+
+    fn text_slow(&mut self) -> Result<Cow<'a, str>, DecodeError> {
+        let input = self.input;
         let mut text = String::new();
         loop {
             let chunk_start = self.pos;
-            let rest = self.rest();
-            let Some(index) = memchr::memchr3(b'<', b'&', b'\r', rest) else {
+            let Some(index) = find_markup(self.rest()) else {
                 return self.error(input.len(), "unexpected end of input");
             };
-            text.push_str(utf8(rest.get(..index).unwrap_or_default(), chunk_start)?);
+            text.push_str(self.slice(chunk_start, chunk_start + index)?);
             self.pos += index;
             let rest = self.rest();
             if rest.starts_with(b"&") {
@@ -551,8 +682,7 @@ impl<'a> Parser<'a> {
                 let content_start = self.pos + 9;
                 self.pos = content_start;
                 self.skip_past(b"]]>", "CDATA section")?;
-                let content = input.get(content_start..self.pos - 3).unwrap_or_default();
-                let content = utf8(content, content_start)?;
+                let content = self.slice(content_start, self.pos - 3)?;
                 if content.contains('\r') {
                     text.push_str(&content.replace("\r\n", "\n").replace('\r', "\n"));
                 } else {
@@ -590,7 +720,7 @@ impl<'a> Parser<'a> {
                 let code = match name {
                     [b'#', b'x', hex @ ..] => parse_radix(hex, 16),
                     [b'#', decimal @ ..] => parse_radix(decimal, 10),
-                    _ => return self.error(start, format!("undefined entity &{};", show(name))),
+                    _ => return self.error(start, "undefined entity"),
                 };
                 match code.and_then(char::from_u32) {
                     Some(ch) if ch != '\0' => ch,
@@ -604,12 +734,13 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads the text of an element whose start tag was just read, and its end tag.
-    fn element_text(&mut self, tag: &Tag<'a>) -> Result<Cow<'a, str>, DecodeError> {
-        if tag.kind == TagKind::Empty {
+    #[inline]
+    fn element_text(&mut self, qualified: &[u8], empty: bool) -> Result<Cow<'a, str>, DecodeError> {
+        if empty {
             return Ok(Cow::Borrowed(""));
         }
         let text = self.text()?;
-        self.end(tag.qualified)?;
+        self.end(qualified)?;
         Ok(text)
     }
 
@@ -628,13 +759,9 @@ impl<'a> Parser<'a> {
                 Ok(Ok(params.pop().unwrap_or_default()))
             }
             (TagKind::Start, b"fault") => {
-                let value_tag = self.next_tag()?;
-                if value_tag.kind == TagKind::End || value_tag.local != b"value" {
-                    return self.error(value_tag.offset, "expected <value> in <fault>");
-                }
-                let value = self.value(&value_tag)?;
+                let (value, offset) = self.value_element("in <fault>")?;
                 self.end(tag.qualified)?;
-                Ok(Err(self.fault(value, value_tag.offset)?))
+                Ok(Err(self.fault(value, offset)?))
             }
             (TagKind::Empty, b"params") => self.error(tag.offset, "expected one param, found 0"),
             _ => self.error(tag.offset, "expected <params> or <fault>"),
@@ -663,27 +790,18 @@ impl<'a> Parser<'a> {
     }
 
     fn method_call(&mut self) -> Result<(String, Vec<Value>), DecodeError> {
-        let tag = self.next_tag()?;
-        if tag.kind == TagKind::End || tag.local != b"methodName" {
-            return self.error(tag.offset, "expected <methodName>");
-        }
-        let name = self.element_text(&tag)?.into_owned();
-        let rest_start = self.pos;
+        let (qualified, empty) = self.open(b"<methodName>", b"methodName", "in <methodCall>")?;
+        let name = self.element_text(qualified, empty)?.into_owned();
         self.skip_misc()?;
         if self.rest().starts_with(b"</") {
-            self.pos = rest_start;
             return Ok((name, Vec::new()));
         }
-        let tag = self.tag()?;
-        let params = match (tag.kind, tag.local) {
-            (TagKind::Start, b"params") => {
-                let params = self.params()?;
-                self.end(tag.qualified)?;
-                params
-            }
-            (TagKind::Empty, b"params") => Vec::new(),
-            _ => return self.error(tag.offset, "expected <params>"),
-        };
+        let (qualified, empty) = self.open(b"<params>", b"params", "in <methodCall>")?;
+        if empty {
+            return Ok((name, Vec::new()));
+        }
+        let params = self.params()?;
+        self.end(qualified)?;
         Ok((name, params))
     }
 
@@ -695,75 +813,111 @@ impl<'a> Parser<'a> {
             if self.rest().starts_with(b"</") {
                 return Ok(params);
             }
-            let tag = self.tag()?;
-            if tag.kind != TagKind::Start || tag.local != b"param" {
-                return self.error(tag.offset, "expected <param>");
+            let (qualified, empty) = self.open(b"<param>", b"param", "in <params>")?;
+            if empty {
+                return self.error(self.pos, "empty <param>");
             }
-            let value_tag = self.next_tag()?;
-            if value_tag.kind == TagKind::End || value_tag.local != b"value" {
-                return self.error(value_tag.offset, "expected <value> in <param>");
-            }
-            params.push(self.value(&value_tag)?);
-            self.end(tag.qualified)?;
+            params.push(self.value_element("in <param>")?.0);
+            self.end(qualified)?;
         }
     }
 
-    /// Reads a value whose `<value>` start tag was just read, up to and including `</value>`.
-    fn value(&mut self, value_tag: &Tag<'a>) -> Result<Value, DecodeError> {
-        if value_tag.kind == TagKind::Empty {
-            return Ok(Value::String(String::new()));
+    /// Reads a whole `<value>` element; returns it and the offset where it starts.
+    fn value_element(&mut self, context: &str) -> Result<(Value, usize), DecodeError> {
+        self.skip_misc()?;
+        let offset = self.pos;
+        let (qualified, empty) = self.open(b"<value>", b"value", context)?;
+        if empty {
+            return Ok((Value::String(String::new()), offset));
         }
+        Ok((self.value(qualified)?, offset))
+    }
+
+    /// Reads a value whose `<value>` start tag (named `qualified`) was just read, up to and
+    /// including its end tag.
+    fn value(&mut self, qualified: &[u8]) -> Result<Value, DecodeError> {
+        // Fast path: a typed value follows at once, spelled as Python and Odoo spell it.
+        let rest = self.rest();
+        let known: Option<(Type, &'static [u8], usize)> = match rest.get(1) {
+            Some(b's') if rest.starts_with(b"<string>") => Some((Type::String, b"string", 8)),
+            Some(b'i') if rest.starts_with(b"<int>") => Some((Type::Int, b"int", 5)),
+            Some(b'b') if rest.starts_with(b"<boolean>") => Some((Type::Boolean, b"boolean", 9)),
+            Some(b'a') if rest.starts_with(b"<array>") => Some((Type::Array, b"array", 7)),
+            Some(b's') if rest.starts_with(b"<struct>") => Some((Type::Struct, b"struct", 8)),
+            Some(b'd') if rest.starts_with(b"<double>") => Some((Type::Double, b"double", 8)),
+            _ => None,
+        };
+        if let Some((kind, name, length)) = known {
+            let offset = self.pos;
+            self.pos += length;
+            let value = self.typed(kind, name, false, offset)?;
+            self.end(qualified)?;
+            return Ok(value);
+        }
+
         let text_offset = self.pos;
         let text = self.text()?;
         let tag = self.tag()?;
         if tag.kind == TagKind::End {
             // An untyped `<value>text</value>` is a string.
-            if tag.qualified != value_tag.qualified {
-                return self.error(
-                    tag.offset,
-                    format!("expected </{}>", show(value_tag.qualified)),
-                );
+            if tag.qualified != qualified {
+                return self.error(tag.offset, format!("expected </{}>", show(qualified)));
             }
             return Ok(Value::String(text.into_owned()));
         }
         if !text.bytes().all(is_space) {
             return self.error(text_offset, "text before a typed value");
         }
-        let value = self.typed(&tag)?;
-        self.end(value_tag.qualified)?;
+        let Some(kind) = type_of(tag.local) else {
+            return self.error(
+                tag.offset,
+                format!("unknown type <{}>", show(tag.qualified)),
+            );
+        };
+        let value = self.typed(kind, tag.qualified, tag.kind == TagKind::Empty, tag.offset)?;
+        self.end(qualified)?;
         Ok(value)
     }
 
-    /// Reads the typed value whose start tag was just read, up to and including its end tag.
-    fn typed(&mut self, tag: &Tag<'a>) -> Result<Value, DecodeError> {
-        let offset = self.pos;
-        match tag.local {
-            b"string" => Ok(Value::String(self.element_text(tag)?.into_owned())),
-            b"int" | b"i4" | b"i8" | b"i1" | b"i2" | b"biginteger" => {
-                let text = self.element_text(tag)?;
-                parse_int(&text).map_err(|message| DecodeError { offset, message })
-            }
-            b"boolean" => match self.element_text(tag)?.as_ref() {
+    /// Reads the typed value whose start tag (named `qualified`, at `offset`) was just read,
+    /// up to and including its end tag.
+    #[inline]
+    fn typed(
+        &mut self,
+        kind: Type,
+        qualified: &[u8],
+        empty: bool,
+        offset: usize,
+    ) -> Result<Value, DecodeError> {
+        let text_offset = self.pos;
+        let at = |message| DecodeError {
+            offset: text_offset,
+            message,
+        };
+        match kind {
+            Type::String => Ok(Value::String(
+                self.element_text(qualified, empty)?.into_owned(),
+            )),
+            Type::Int => parse_int(&self.element_text(qualified, empty)?).map_err(at),
+            Type::Boolean => match self.element_text(qualified, empty)?.as_ref() {
                 "0" => Ok(Value::Bool(false)),
                 "1" => Ok(Value::Bool(true)),
-                _ => self.error(offset, "bad boolean value"),
+                _ => self.error(text_offset, "bad boolean value"),
             },
-            b"double" | b"float" | b"bigdecimal" => {
-                let text = self.element_text(tag)?;
-                parse_double(&text).map_err(|message| DecodeError { offset, message })
-            }
-            b"nil" => {
-                self.element_text(tag)?;
+            Type::Double => parse_double(&self.element_text(qualified, empty)?).map_err(at),
+            Type::Nil => {
+                self.element_text(qualified, empty)?;
                 Ok(Value::Null)
             }
-            b"dateTime.iso8601" => {
-                let text = self.element_text(tag)?;
+            Type::DateTime => {
+                let text = self.element_text(qualified, empty)?;
                 Ok(Value::String(text.trim_matches(is_space_char).to_owned()))
             }
-            b"base64" => Ok(Value::String(self.element_text(tag)?.into_owned())),
-            b"array" => self.array(tag),
-            b"struct" => self.structure(tag),
-            other => self.error(tag.offset, format!("unknown type <{}>", show(other))),
+            Type::Base64 => Ok(Value::String(
+                self.element_text(qualified, empty)?.into_owned(),
+            )),
+            Type::Array => self.array(qualified, empty, offset),
+            Type::Struct => self.structure(qualified, empty, offset),
         }
     }
 
@@ -776,27 +930,57 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads an array (its `<data>` is optional, as for Python) after its start tag.
-    fn array(&mut self, array_tag: &Tag<'a>) -> Result<Value, DecodeError> {
-        if array_tag.kind == TagKind::Empty {
+    fn array(
+        &mut self,
+        qualified: &[u8],
+        empty: bool,
+        offset: usize,
+    ) -> Result<Value, DecodeError> {
+        if empty {
             return Ok(Value::Array(Vec::new()));
         }
-        self.enter(array_tag.offset)?;
+        self.enter(offset)?;
         let mark = self.items.len();
-        let mut data_tag = None;
+        // The qualified name of the open `<data>`, if any; whether one was seen.
+        let mut data: Option<&'a [u8]> = None;
+        let mut data_seen = false;
         loop {
-            let tag = self.next_tag()?;
+            self.skip_misc()?;
+            if self.eat(b"<value>") {
+                let value = self.value(b"value")?;
+                self.items.push(value);
+                continue;
+            }
+            if !data_seen && self.eat(b"<data>") {
+                data = Some(b"data");
+                data_seen = true;
+                continue;
+            }
+            if self.rest().starts_with(b"</") {
+                match data.take() {
+                    Some(data_name) => self.end(data_name)?,
+                    None => {
+                        self.end(qualified)?;
+                        break;
+                    }
+                }
+                continue;
+            }
+            let tag = self.tag()?;
             match (tag.kind, tag.local) {
                 (TagKind::Start | TagKind::Empty, b"value") => {
-                    let value = self.value(&tag)?;
+                    let value = if tag.kind == TagKind::Empty {
+                        Value::String(String::new())
+                    } else {
+                        self.value(tag.qualified)?
+                    };
                     self.items.push(value);
                 }
-                (TagKind::Start, b"data") if data_tag.is_none() => data_tag = Some(tag),
-                (TagKind::Empty, b"data") if data_tag.is_none() => {}
-                (TagKind::End, _) => match data_tag.take() {
-                    Some(data) if tag.qualified == data.qualified => {}
-                    None if tag.qualified == array_tag.qualified => break,
-                    _ => return self.error(tag.offset, "mismatched end tag in <array>"),
-                },
+                (TagKind::Start, b"data") if !data_seen => {
+                    data = Some(tag.qualified);
+                    data_seen = true;
+                }
+                (TagKind::Empty, b"data") if !data_seen => data_seen = true,
                 _ => return self.error(tag.offset, "expected <value> in <array>"),
             }
         }
@@ -807,32 +991,32 @@ impl<'a> Parser<'a> {
 
     /// Reads a struct after its start tag; a repeated name keeps its first place and the last
     /// value, as a Python dict does.
-    fn structure(&mut self, struct_tag: &Tag<'a>) -> Result<Value, DecodeError> {
-        if struct_tag.kind == TagKind::Empty {
+    fn structure(
+        &mut self,
+        qualified: &[u8],
+        empty: bool,
+        offset: usize,
+    ) -> Result<Value, DecodeError> {
+        if empty {
             return Ok(Value::Object(Map::new()));
         }
-        self.enter(struct_tag.offset)?;
+        self.enter(offset)?;
         let mark = self.members.len();
         loop {
-            let tag = self.next_tag()?;
-            match (tag.kind, tag.local) {
-                (TagKind::Start, b"member") => {
-                    let name_tag = self.next_tag()?;
-                    if name_tag.kind == TagKind::End || name_tag.local != b"name" {
-                        return self.error(name_tag.offset, "expected <name> in <member>");
-                    }
-                    let name = self.element_text(&name_tag)?.into_owned();
-                    let value_tag = self.next_tag()?;
-                    if value_tag.kind == TagKind::End || value_tag.local != b"value" {
-                        return self.error(value_tag.offset, "expected <value> in <member>");
-                    }
-                    let value = self.value(&value_tag)?;
-                    self.members.push((name, value));
-                    self.end(tag.qualified)?;
-                }
-                (TagKind::End, _) if tag.qualified == struct_tag.qualified => break,
-                _ => return self.error(tag.offset, "expected <member> in <struct>"),
+            self.skip_misc()?;
+            if self.rest().starts_with(b"</") {
+                self.end(qualified)?;
+                break;
             }
+            let (member, empty) = self.open(b"<member>", b"member", "in <struct>")?;
+            if empty {
+                return self.error(self.pos, "empty <member>");
+            }
+            let (name_tag, empty) = self.open(b"<name>", b"name", "in <member>")?;
+            let name = self.element_text(name_tag, empty)?.into_owned();
+            let (value, _) = self.value_element("in <member>")?;
+            self.members.push((name, value));
+            self.end(member)?;
         }
         self.depth -= 1;
         let members: Map<String, Value> = self.members.drain(mark..).collect();
@@ -918,7 +1102,7 @@ fn parse_int(text: &str) -> Result<Value, String> {
             .fold(0i64, |sum, &digit| sum * 10 + i64::from(digit - b'0'));
         return Ok(Value::from(if negative { -magnitude } else { magnitude }));
     }
-    let bad = || format!("bad integer {text:?}");
+    let bad = || "bad integer".to_owned();
     let trimmed = text.trim_matches(is_space_char);
     let (negative, unsigned) = match trimmed.as_bytes().first() {
         Some(b'-') => (true, trimmed.get(1..).unwrap_or_default()),
@@ -929,7 +1113,7 @@ fn parse_int(text: &str) -> Result<Value, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    let out_of_range = || format!("integer out of range {text:?}");
+    let out_of_range = || "integer out of range".to_owned();
     let magnitude: i128 = digits.parse().map_err(|_| out_of_range())?;
     let signed = if negative { -magnitude } else { magnitude };
     if let Ok(value) = i64::try_from(signed) {
@@ -945,10 +1129,10 @@ fn parse_int(text: &str) -> Result<Value, String> {
 /// and are an error.
 fn parse_double(text: &str) -> Result<Value, String> {
     let trimmed = text.trim_matches(is_space_char);
-    let bad = || format!("bad double {text:?}");
+    let bad = || "bad double".to_owned();
     let cleaned = without_underscores(trimmed).ok_or_else(bad)?;
     let float: f64 = cleaned.parse().map_err(|_| bad())?;
     Number::from_f64(float)
         .map(Value::Number)
-        .ok_or_else(|| format!("non-finite double {text:?}"))
+        .ok_or_else(|| "non-finite double".to_owned())
 }

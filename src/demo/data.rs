@@ -6,12 +6,13 @@
 //! and floats a number; booleans a bool; many2one an id or `false`; many2many an array of ids.
 //! Computed fields (and one2many) hold `null` in the row and are derived when read.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
 use super::order;
-use super::schema::{self, Compute, Kind, Model, MODELS};
+use super::schema::{self, partner, Compute, Kind, Model, MODELS};
 
 /// Index of a model in [`schema::MODELS`] and in [`Database::tables`].
 pub(crate) type TableId = usize;
@@ -26,6 +27,17 @@ pub(crate) const CURRENCY_RATE: TableId = 7;
 
 /// One value per field of the model, in field order.
 pub(crate) type Row = Vec<Value>;
+
+static FALSE: Value = Value::Bool(false);
+
+/// The stored value at `index` (`false` if the row is shorter, which a seeded row never is).
+pub(crate) fn at(row: &Row, index: usize) -> &Value {
+    row.get(index).unwrap_or(&FALSE)
+}
+
+fn is_true(value: &Value) -> bool {
+    value.as_bool() == Some(true)
+}
 
 /// The records of one model.
 pub(crate) struct Table {
@@ -101,12 +113,18 @@ impl Table {
 /// All tables, indexed by [`TableId`].
 pub(crate) struct Database {
     pub(crate) tables: Vec<Table>,
+    /// Bumped by every change, so cached orders know when they are stale.
+    pub(crate) generation: u64,
+    /// Each (table, order) sorted once per generation; see `order::sort`.
+    pub(crate) order_cache: order::OrderCache,
 }
 
 impl Database {
     pub(crate) fn empty() -> Database {
         Database {
             tables: MODELS.iter().map(|model| Table::new(model)).collect(),
+            generation: 0,
+            order_cache: order::OrderCache::default(),
         }
     }
 
@@ -124,6 +142,7 @@ impl Database {
 
     /// Adds or replaces a row; `row` must have one value per field.
     pub(crate) fn insert(&mut self, table: TableId, id: i64, row: Row) {
+        self.generation += 1;
         let table = &mut self.tables[table];
         if let Some(old) = table.rows.remove(&id) {
             table.unlink_refs(id, &old);
@@ -135,6 +154,7 @@ impl Database {
 
     /// Sets one stored value of an existing row.
     pub(crate) fn set(&mut self, table: TableId, id: i64, field: usize, value: Value) {
+        self.generation += 1;
         let table = &mut self.tables[table];
         let Some(mut row) = table.rows.remove(&id) else {
             return;
@@ -148,6 +168,7 @@ impl Database {
     }
 
     pub(crate) fn remove(&mut self, table: TableId, id: i64) -> Option<Row> {
+        self.generation += 1;
         let table = &mut self.tables[table];
         let row = table.rows.remove(&id)?;
         table.unlink_refs(id, &row);
@@ -172,16 +193,13 @@ impl Database {
                 _ => Value::Array(Vec::new()),
             },
             Some(Compute::CompanyType) => {
-                let is_company = self.stored(table, row, "is_company").as_bool() == Some(true);
+                let is_company = table == PARTNER && is_true(at(row, partner::IS_COMPANY));
                 Value::from(if is_company { "company" } else { "person" })
             }
             Some(Compute::CommercialPartner) => Value::from(self.commercial_partner(id)),
             Some(Compute::CommercialCompanyName) => self.commercial_company_name(id, row),
             Some(Compute::EmailFormatted) => {
-                match (
-                    self.stored(table, row, "email"),
-                    self.stored(table, row, "name"),
-                ) {
+                match (at(row, partner::EMAIL), at(row, partner::NAME)) {
                     (Value::String(email), Value::String(name)) => {
                         Value::from(format!("\"{name}\" <{email}>"))
                     }
@@ -189,6 +207,20 @@ impl Database {
                     _ => Value::Bool(false),
                 }
             }
+        }
+    }
+
+    /// Like [`Database::value`], borrowing stored values instead of cloning them.
+    pub(crate) fn value_ref<'a>(
+        &self,
+        table: TableId,
+        id: i64,
+        row: &'a Row,
+        field: usize,
+    ) -> Cow<'a, Value> {
+        match self.model(table).fields.get(field) {
+            Some(definition) if definition.compute.is_none() => Cow::Borrowed(at(row, field)),
+            _ => Cow::Owned(self.value(table, id, row, field)),
         }
     }
 
@@ -297,10 +329,10 @@ impl Database {
             let Some(row) = partners.row(current) else {
                 break;
             };
-            if self.stored(PARTNER, row, "is_company").as_bool() == Some(true) {
+            if is_true(at(row, partner::IS_COMPANY)) {
                 break;
             }
-            match self.stored(PARTNER, row, "parent_id").as_i64() {
+            match at(row, partner::PARENT_ID).as_i64() {
                 Some(parent) if partners.rows.contains_key(&parent) => current = parent,
                 _ => break,
             }
@@ -308,50 +340,60 @@ impl Database {
         current
     }
 
-    fn commercial_company_name(&self, id: i64, row: &Row) -> Value {
+    /// The name of the partner's commercial company, borrowed from its row.
+    fn commercial_company_name_ref<'a>(&'a self, id: i64, row: &'a Row) -> &'a Value {
         let commercial = self.commercial_partner(id);
-        match self.tables[PARTNER].row(commercial) {
-            Some(top) if self.stored(PARTNER, top, "is_company").as_bool() == Some(true) => {
-                self.stored(PARTNER, top, "name")
-            }
-            _ => self.stored(PARTNER, row, "company_name"),
+        let top = if commercial == id {
+            Some(row)
+        } else {
+            self.tables[PARTNER].row(commercial)
+        };
+        match top {
+            Some(top) if is_true(at(top, partner::IS_COMPANY)) => at(top, partner::NAME),
+            _ => at(row, partner::COMPANY_NAME),
         }
+    }
+
+    fn commercial_company_name(&self, id: i64, row: &Row) -> Value {
+        self.commercial_company_name_ref(id, row).clone()
     }
 
     /// "Company, Person" for a contact of a company; the type label for a nameless address.
     fn partner_complete_name(&self, id: i64, row: &Row) -> Value {
-        let mut name = match self.stored(PARTNER, row, "name") {
-            Value::String(name) => name,
-            _ => String::new(),
-        };
-        let parent = self
-            .stored(PARTNER, row, "parent_id")
+        let name = at(row, partner::NAME).as_str().unwrap_or_default();
+        let parent = at(row, partner::PARENT_ID)
             .as_i64()
             .and_then(|parent| self.tables[PARTNER].row(parent));
-        let company_name = self.stored(PARTNER, row, "company_name");
-        if parent.is_some() || company_name.is_string() {
-            if name.is_empty() {
-                if let Value::String(kind) = self.stored(PARTNER, row, "type") {
-                    if kind != "contact" {
-                        let label = schema::ADDRESS_TYPES
-                            .iter()
-                            .find(|(value, _)| *value == kind)
-                            .map(|(_, label)| *label)
-                            .unwrap_or_default();
-                        name = label.to_string();
-                    }
+        if parent.is_none() && !at(row, partner::COMPANY_NAME).is_string() {
+            // The common case: a name on its own.
+            let trimmed = name.trim();
+            return if trimmed.is_empty() {
+                Value::Bool(false)
+            } else {
+                Value::from(trimmed)
+            };
+        }
+        let mut name = name.to_string();
+        if name.is_empty() {
+            if let Value::String(kind) = at(row, partner::TYPE) {
+                if kind != "contact" {
+                    let label = schema::ADDRESS_TYPES
+                        .iter()
+                        .find(|(value, _)| value == kind)
+                        .map(|(_, label)| *label)
+                        .unwrap_or_default();
+                    name = label.to_string();
                 }
             }
-            if self.stored(PARTNER, row, "is_company").as_bool() != Some(true) {
-                let prefix = match self.commercial_company_name(id, row) {
-                    Value::String(prefix) if !prefix.is_empty() => prefix,
-                    _ => match parent.map(|parent| self.stored(PARTNER, parent, "name")) {
-                        Some(Value::String(parent_name)) => parent_name,
-                        _ => String::new(),
-                    },
-                };
-                name = format!("{prefix}, {name}");
-            }
+        }
+        if !is_true(at(row, partner::IS_COMPANY)) {
+            let prefix = match self.commercial_company_name_ref(id, row) {
+                Value::String(prefix) if !prefix.is_empty() => prefix.as_str(),
+                _ => parent
+                    .and_then(|parent| at(parent, partner::NAME).as_str())
+                    .unwrap_or_default(),
+            };
+            name = format!("{prefix}, {name}");
         }
         let trimmed = name.trim();
         if trimmed.is_empty() {
@@ -381,91 +423,5 @@ impl Database {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::demo::seed;
-    use serde_json::json;
-
-    fn read(db: &Database, table: TableId, id: i64, names: &[&str]) -> Value {
-        let model = db.model(table);
-        let fields: Vec<usize> = names.iter().filter_map(|n| model.field_index(n)).collect();
-        db.read_record(table, id, &fields)
-    }
-
-    #[test]
-    fn many2one_reads_as_id_and_display_name() {
-        let db = seed::database();
-        assert_eq!(
-            read(&db, PARTNER, 27, &["name", "parent_id", "display_name"]),
-            json!({"id": 27, "name": "Brandon Freeman", "parent_id": [15, "Azure Interior"],
-                   "display_name": "Azure Interior, Brandon Freeman"})
-        );
-        assert_eq!(
-            read(&db, PARTNER, 15, &["parent_id"]),
-            json!({"id": 15, "parent_id": false})
-        );
-    }
-
-    #[test]
-    fn one2many_is_ordered_by_the_comodel_order() {
-        let db = seed::database();
-        assert_eq!(
-            read(&db, PARTNER, 15, &["child_ids"]),
-            json!({"id": 15, "child_ids": [27, 34, 28]})
-        );
-        assert_eq!(
-            read(&db, PARTNER, 3, &["user_ids"]),
-            json!({"id": 3, "user_ids": [2]})
-        );
-    }
-
-    #[test]
-    fn computed_partner_fields() {
-        let db = seed::database();
-        assert_eq!(
-            read(
-                &db,
-                PARTNER,
-                27,
-                &[
-                    "commercial_partner_id",
-                    "commercial_company_name",
-                    "company_type",
-                    "country_code"
-                ]
-            ),
-            json!({"id": 27, "commercial_partner_id": [15, "Azure Interior"],
-                   "commercial_company_name": "Azure Interior", "company_type": "person",
-                   "country_code": "US"})
-        );
-        assert_eq!(
-            read(&db, PARTNER, 15, &["email_formatted"]),
-            json!({"id": 15, "email_formatted": "\"Azure Interior\" <azure.Interior24@example.com>"})
-        );
-    }
-
-    #[test]
-    fn related_user_name_comes_from_the_partner() {
-        let db = seed::database();
-        assert_eq!(
-            read(&db, USERS, 2, &["name", "login"]),
-            json!({"id": 2, "name": "Mitchell Admin", "login": "admin"})
-        );
-    }
-
-    #[test]
-    fn back_references_follow_updates_and_removals() {
-        let mut db = seed::database();
-        let parent = db.model(PARTNER).field_index("parent_id").unwrap_or(0);
-        db.set(PARTNER, 28, parent, Value::Bool(false));
-        assert_eq!(
-            read(&db, PARTNER, 15, &["child_ids"]),
-            json!({"id": 15, "child_ids": [27, 34]})
-        );
-        db.remove(PARTNER, 34);
-        assert_eq!(
-            read(&db, PARTNER, 15, &["child_ids"]),
-            json!({"id": 15, "child_ids": [27]})
-        );
-    }
-}
+#[path = "data_tests.rs"]
+mod tests;

@@ -171,8 +171,8 @@ impl Erp {
             model: model_name.map(str::to_string),
             model_method: method.map(str::to_string),
             uid: params.get(1).and_then(Value::as_i64),
-            args: redact(&Value::Array(args.to_vec())),
-            kwargs: redact(&Value::Object(kwargs.clone())),
+            args: Value::Array(args.iter().map(redact).collect()),
+            kwargs: redact_members(kwargs),
         });
         if !(5..=7).contains(&params.len()) {
             return Err(Fault::type_error(
@@ -256,6 +256,21 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
             .zip(right)
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
+}
+
+fn redact_members(members: &Map<String, Value>) -> Value {
+    let redacted = members.iter().map(|(key, item)| {
+        let secret = key.contains("password") || key == "api_key";
+        (
+            key.clone(),
+            if secret {
+                Value::from("***")
+            } else {
+                redact(item)
+            },
+        )
+    });
+    Value::Object(redacted.collect())
 }
 
 /// Replaces password-like struct members, so the call log never holds a secret.

@@ -341,3 +341,104 @@ fn dates_and_floats_as_in_transcript_16() {
     );
     assert_eq!(bad_date.map_err(|f| f.code), Err(1));
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Values shaped like what reaches execute_kw: field names, operators, ids, nesting.
+    fn arbitrary_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-3i64..60).prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (-1e3f64..1e3).prop_map(Value::from),
+            prop::sample::select(vec![
+                "name",
+                "parent_id",
+                "country_id.code",
+                "child_ids",
+                "category_id",
+                "id",
+                "=",
+                "!=",
+                "in",
+                "not in",
+                "ilike",
+                "=like",
+                "child_of",
+                "parent_of",
+                "&",
+                "|",
+                "!",
+                "%a_",
+                "name desc",
+                "",
+                "active",
+                "is_company",
+                "x",
+                "2026-01-01",
+                "comment",
+                "company_type",
+            ])
+            .prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec![
+                            "fields",
+                            "limit",
+                            "offset",
+                            "order",
+                            "domain",
+                            "name",
+                            "parent_id",
+                            "email",
+                            "context",
+                            "ids",
+                            "vals"
+                        ]),
+                        inner
+                    ),
+                    0..5
+                )
+                .prop_map(|members| Value::Object(
+                    members
+                        .into_iter()
+                        .map(|(key, value)| (key.to_string(), value))
+                        .collect()
+                )),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn execute_kw_never_panics(
+            model in prop::sample::select(vec!["res.partner", "res.users", "res.partner.category", "res.currency.rate", "ir.model"]),
+            method in prop::sample::select(vec!["search_read", "read", "search", "search_count", "create", "write", "unlink", "fields_get", "check_access", "context_get"]),
+            args in prop::collection::vec(arbitrary_value(), 0..4),
+            kwargs in arbitrary_value(),
+        ) {
+            let erp = Erp::new();
+            let params = [json!(DEMO_DB), json!(2), json!(DEMO_PASSWORD), json!(model), json!(method), Value::Array(args), kwargs];
+            let _ = erp.dispatch("object", "execute_kw", &params);
+            // The database stays usable afterwards.
+            let count = erp.dispatch("object", "execute_kw", &[json!(DEMO_DB), json!(2), json!(DEMO_PASSWORD), json!("res.partner"), json!("search_count"), json!([[]])]);
+            prop_assert!(count.is_ok());
+        }
+
+        #[test]
+        fn any_params_never_panic(service in prop::sample::select(vec!["common", "db", "object", "x"]), method in prop::sample::select(vec!["version", "authenticate", "login", "list", "execute_kw", "y"]), params in prop::collection::vec(arbitrary_value(), 0..8)) {
+            let erp = Erp::new();
+            let _ = erp.dispatch(service, method, &params);
+        }
+    }
+}

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::data::{Database, Row, TableId};
 use super::faults::Fault;
-use super::matching::leaf_matches;
+use super::matching::{leaf_matches, Pattern};
 use super::schema;
 
 /// At most this many dotted parts in a leaf's field path.
@@ -71,6 +71,8 @@ pub(crate) struct Leaf {
     pub(crate) value: Value,
     /// For `child_of` / `parent_of`: the ids a record (or its value) must be among.
     pub(crate) hierarchy: HashSet<i64>,
+    /// For the `like` family: the compiled pattern.
+    pub(crate) pattern: Option<Pattern>,
 }
 
 /// One step of the postfix program.
@@ -142,6 +144,7 @@ pub(crate) fn parse(db: &Database, table: TableId, domain: &Value) -> Result<Dom
                             operator: op,
                             value: leaf[2].clone(),
                             hierarchy,
+                            pattern: Pattern::new(op, &leaf[2]),
                         }));
                     }
                     // The constant leaves (1, '=', 1) and (0, '=', 1).

@@ -23,13 +23,14 @@ pub(crate) fn leaf_matches(
         return false;
     };
     let definition = db.model(table).fields[field];
-    let value = db.value(table, id, row, field);
+    let stored = db.value_ref(table, id, row, field);
+    let value: &Value = &stored;
     if depth + 1 < leaf.path.len() {
         // A dotted path: the record matches if any record it points to does.
         let Some(comodel) = definition.kind.relation().and_then(schema::model_index) else {
             return false;
         };
-        let targets: Vec<i64> = match &value {
+        let targets: Vec<i64> = match value {
             Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
             other => other.as_i64().into_iter().collect(),
         };
@@ -46,7 +47,7 @@ pub(crate) fn leaf_matches(
                 .relation()
                 .and_then(schema::model_index)
                 .unwrap_or(table);
-            related_ids(&value, definition.kind, id)
+            related_ids(value, definition.kind, id)
                 .into_iter()
                 .any(|candidate| {
                     let mut current = candidate;
@@ -62,21 +63,38 @@ pub(crate) fn leaf_matches(
                     false
                 })
         }
-        Operator::ParentOf => related_ids(&value, definition.kind, id)
+        Operator::ParentOf => related_ids(value, definition.kind, id)
             .into_iter()
             .any(|candidate| leaf.hierarchy.contains(&candidate)),
         _ => match definition.kind {
-            Kind::One2many(comodel, _) | Kind::Many2many(comodel) => {
-                x2many_matches(db, comodel, &value, leaf.operator, &leaf.value)
-            }
+            Kind::One2many(comodel, _) | Kind::Many2many(comodel) => x2many_matches(
+                db,
+                comodel,
+                value,
+                leaf.operator,
+                &leaf.value,
+                leaf.pattern.as_ref(),
+            ),
             Kind::Many2one(comodel) if by_name(&leaf.value) || is_pattern(leaf.operator) => {
                 let name = value
                     .as_i64()
                     .map(|target| display_name(db, comodel, target))
                     .unwrap_or(Value::Bool(false));
-                scalar_matches(Kind::Char, &name, leaf.operator, &leaf.value)
+                scalar_matches(
+                    Kind::Char,
+                    &name,
+                    leaf.operator,
+                    &leaf.value,
+                    leaf.pattern.as_ref(),
+                )
             }
-            kind => scalar_matches(kind, &value, leaf.operator, &leaf.value),
+            kind => scalar_matches(
+                kind,
+                value,
+                leaf.operator,
+                &leaf.value,
+                leaf.pattern.as_ref(),
+            ),
         },
     }
 }
@@ -124,6 +142,7 @@ fn x2many_matches(
     value: &Value,
     op: Operator,
     operand: &Value,
+    pattern: Option<&Pattern>,
 ) -> bool {
     let ids: Vec<i64> = match value {
         Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
@@ -149,18 +168,13 @@ fn x2many_matches(
         Operator::EqualIfSet if is_unset(operand) => true,
         Operator::EqualIfSet => any_id(&list),
         Operator::NotLike | Operator::NotILike => {
-            let positive = if op == Operator::NotLike {
-                Operator::Like
-            } else {
-                Operator::ILike
-            };
-            !names().any(|name| scalar_matches(Kind::Char, &name, positive, operand))
+            !names().any(|name| like(&name, op, operand, pattern))
         }
         _ => {
-            names().any(|name| scalar_matches(Kind::Char, &name, op, operand))
-                || ids
-                    .iter()
-                    .any(|id| scalar_matches(Kind::Integer, &Value::from(*id), op, operand))
+            names().any(|name| scalar_matches(Kind::Char, &name, op, operand, pattern))
+                || ids.iter().any(|id| {
+                    scalar_matches(Kind::Integer, &Value::from(*id), op, operand, pattern)
+                })
         }
     }
 }
@@ -199,7 +213,13 @@ fn truthy(value: &Value) -> bool {
 
 /// A leaf on a non-x2many field (`value` in stored form; `false` is SQL NULL except for
 /// booleans).
-fn scalar_matches(kind: Kind, value: &Value, op: Operator, operand: &Value) -> bool {
+fn scalar_matches(
+    kind: Kind,
+    value: &Value,
+    op: Operator,
+    operand: &Value,
+    pattern: Option<&Pattern>,
+) -> bool {
     if kind == Kind::Boolean {
         let value = Value::from(truthy(value));
         let operand = match operand {
@@ -208,7 +228,7 @@ fn scalar_matches(kind: Kind, value: &Value, op: Operator, operand: &Value) -> b
             }
             other => Value::from(truthy(other)),
         };
-        return scalar_matches(Kind::Integer, &value, op, &operand);
+        return scalar_matches(Kind::Integer, &value, op, &operand, pattern);
     }
     let is_null = is_false(value);
     match op {
@@ -245,84 +265,146 @@ fn scalar_matches(kind: Kind, value: &Value, op: Operator, operand: &Value) -> b
             }
         }
         Operator::Like | Operator::ILike | Operator::EqualLike | Operator::EqualILike => {
-            !is_null && like(value, op, operand)
+            !is_null && like(value, op, operand, pattern)
         }
-        Operator::NotLike => is_null || !like(value, Operator::Like, operand),
-        Operator::NotILike => is_null || !like(value, Operator::ILike, operand),
+        Operator::NotLike | Operator::NotILike => is_null || !like(value, op, operand, pattern),
         Operator::ChildOf | Operator::ParentOf => false,
     }
 }
 
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null | Value::Bool(false) => String::new(),
-        other => other.to_string(),
-    }
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Token {
+    Any,
+    One,
+    Literal(char),
 }
 
-fn like(value: &Value, op: Operator, operand: &Value) -> bool {
-    let text = text_of(value);
-    let pattern = text_of(operand);
-    let pattern = match op {
-        Operator::Like | Operator::ILike => format!("%{pattern}%"),
-        _ => pattern,
-    };
-    if matches!(op, Operator::ILike | Operator::EqualILike) {
-        like_match(&text.to_lowercase(), &pattern.to_lowercase())
+/// A compiled SQL `LIKE` pattern: `%` any run, `_` any one character, `\` escapes the next.
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern {
+    tokens: Vec<Token>,
+    /// `ilike` / `=ilike`: literals are lowercase and text is folded while matching.
+    insensitive: bool,
+}
+
+fn fold(character: char) -> char {
+    if character.is_ascii() {
+        character.to_ascii_lowercase()
     } else {
-        like_match(&text, &pattern)
+        character.to_lowercase().next().unwrap_or(character)
     }
 }
 
-/// SQL `LIKE`: `%` any run, `_` any one character, `\` escapes the next one.
-pub(crate) fn like_match(text: &str, pattern: &str) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Token {
-        Any,
-        One,
-        Literal(char),
+impl Pattern {
+    /// The pattern of a `like`-family leaf (`like` and `ilike` match anywhere in the text).
+    pub(crate) fn new(op: Operator, operand: &Value) -> Option<Pattern> {
+        let text = match operand {
+            Value::String(text) => text.clone(),
+            Value::Null | Value::Bool(false) => String::new(),
+            other => other.to_string(),
+        };
+        let (anywhere, insensitive) = match op {
+            Operator::Like | Operator::NotLike => (true, false),
+            Operator::ILike | Operator::NotILike => (true, true),
+            Operator::EqualLike => (false, false),
+            Operator::EqualILike => (false, true),
+            _ => return None,
+        };
+        let mut pattern = Pattern::raw(&text, insensitive);
+        if anywhere {
+            pattern.tokens.insert(0, Token::Any);
+            pattern.tokens.push(Token::Any);
+        }
+        Some(pattern)
     }
-    let mut tokens = Vec::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        tokens.push(match c {
-            '%' => Token::Any,
-            '_' => Token::One,
-            '\\' => Token::Literal(chars.next().unwrap_or('\\')),
-            other => Token::Literal(other),
-        });
-    }
-    let text: Vec<char> = text.chars().collect();
-    let (mut t, mut p) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match tokens.get(p) {
-            Some(Token::Any) => {
-                backtrack = Some((p, t));
-                p += 1;
-            }
-            Some(Token::One) => {
-                t += 1;
-                p += 1;
-            }
-            Some(Token::Literal(c)) if *c == text[t] => {
-                t += 1;
-                p += 1;
-            }
-            _ => match backtrack {
-                Some((star, matched)) => {
-                    p = star + 1;
-                    t = matched + 1;
-                    backtrack = Some((star, matched + 1));
+
+    fn raw(pattern: &str, insensitive: bool) -> Pattern {
+        let mut tokens = Vec::with_capacity(pattern.len());
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            tokens.push(match c {
+                '%' => Token::Any,
+                '_' => Token::One,
+                '\\' => Token::Literal(chars.next().unwrap_or('\\')),
+                other => Token::Literal(other),
+            });
+        }
+        if insensitive {
+            for token in &mut tokens {
+                if let Token::Literal(c) = token {
+                    *c = fold(*c);
                 }
-                None => return false,
-            },
+            }
+        }
+        Pattern {
+            tokens,
+            insensitive,
         }
     }
-    tokens[p.min(tokens.len())..]
-        .iter()
-        .all(|token| *token == Token::Any)
+
+    /// Whether a stored value (text, or a number as text) matches; empty values never do.
+    fn matches_value(&self, value: &Value) -> bool {
+        match value {
+            Value::String(text) => self.matches(text),
+            Value::Null | Value::Bool(false) => false,
+            other => self.matches(&other.to_string()),
+        }
+    }
+
+    /// Greedy matching with one backtrack point per `%`, over byte offsets of `text`.
+    pub(crate) fn matches(&self, text: &str) -> bool {
+        let tokens = &self.tokens;
+        let (mut t, mut p) = (0, 0);
+        let mut backtrack: Option<(usize, usize)> = None;
+        while let Some(character) = text[t..].chars().next() {
+            let width = character.len_utf8();
+            let character = if self.insensitive {
+                fold(character)
+            } else {
+                character
+            };
+            match tokens.get(p) {
+                Some(Token::Any) => {
+                    backtrack = Some((p, t));
+                    p += 1;
+                }
+                Some(Token::One) => {
+                    t += width;
+                    p += 1;
+                }
+                Some(Token::Literal(c)) if *c == character => {
+                    t += width;
+                    p += 1;
+                }
+                _ => match backtrack {
+                    Some((star, matched)) => {
+                        let skipped = text[matched..].chars().next().map_or(1, char::len_utf8);
+                        p = star + 1;
+                        t = matched + skipped;
+                        backtrack = Some((star, t));
+                    }
+                    None => return false,
+                },
+            }
+        }
+        tokens[p.min(tokens.len())..]
+            .iter()
+            .all(|token| *token == Token::Any)
+    }
+}
+
+/// SQL `LIKE` of `text` against `pattern`, case-sensitive.
+#[cfg(test)]
+pub(crate) fn like_match(text: &str, pattern: &str) -> bool {
+    Pattern::raw(pattern, false).matches(text)
+}
+
+/// Uses the leaf's compiled pattern, or compiles one (for values compared by name).
+fn like(value: &Value, op: Operator, operand: &Value, pattern: Option<&Pattern>) -> bool {
+    match pattern {
+        Some(pattern) => pattern.matches_value(value),
+        None => Pattern::new(op, operand).is_some_and(|pattern| pattern.matches_value(value)),
+    }
 }
 
 fn number_of(value: &Value) -> Option<f64> {

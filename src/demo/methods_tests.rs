@@ -187,3 +187,59 @@ fn create_accepts_one_dict_or_a_list() {
     );
     assert_eq!(run("unlink", json!([[27]]), json!({})), Ok(json!(true)));
 }
+
+#[test]
+fn cached_orders_follow_changes() {
+    let database = RwLock::new(seed::database());
+    let no_keywords = Map::new();
+    let mut by_name = Map::new();
+    by_name.insert("order".to_string(), json!("name"));
+    by_name.insert("limit".to_string(), json!(2));
+    let first_two = || {
+        call(
+            &database,
+            PARTNER,
+            "search",
+            &[json!([["is_company", "=", true]])],
+            &by_name,
+            STAMP,
+        )
+    };
+    assert_eq!(first_two(), Ok(json!([15, 16])));
+    let rename = [json!([15]), json!({"name": "Zz Interior"})];
+    assert_eq!(
+        call(&database, PARTNER, "write", &rename, &no_keywords, STAMP),
+        Ok(json!(true))
+    );
+    assert_eq!(first_two(), Ok(json!([16, 10])));
+    let children = call(
+        &database,
+        PARTNER,
+        "read",
+        &[json!([15]), json!(["child_ids"])],
+        &no_keywords,
+        STAMP,
+    );
+    assert_eq!(children, Ok(json!([{"id": 15, "child_ids": [27, 34, 28]}])));
+    let rename_child = [json!([28]), json!({"name": "Aaron Ford"})];
+    assert_eq!(
+        call(
+            &database,
+            PARTNER,
+            "write",
+            &rename_child,
+            &no_keywords,
+            STAMP
+        ),
+        Ok(json!(true))
+    );
+    let children = call(
+        &database,
+        PARTNER,
+        "read",
+        &[json!([15]), json!(["child_ids"])],
+        &no_keywords,
+        STAMP,
+    );
+    assert_eq!(children, Ok(json!([{"id": 15, "child_ids": [28, 27, 34]}])));
+}

@@ -2,13 +2,14 @@
 //! Odoo 18 with the `contacts` app (the recorded transcripts in tests/fixtures/odoo18/ are its
 //! reference). It is the upstream of the tests, the benchmarks and `odoo-rest-proxy demo`.
 //! It keeps its data in memory, is seeded identically on every start, and never persists
-//! anything.
+//! anything. It serves only `/xmlrpc/2/...`: no legacy `/xmlrpc/<service>` (string fault
+//! codes), no JSON-RPC, no web client; images are empty.
 //!
-//! Codemap: `schema` (models and fields), `seed` (the dataset), `data` (storage, computed
-//! fields, read format), `domain`, `matching` and `order` (search), `records` and `values`
-//! (create / write / unlink rules, value conversion), `methods` (model methods and argument
-//! binding), `faults` and `pyrepr` (Odoo's fault texts), `dispatch` (services, credentials,
-//! access rights), `server` (HTTP).
+//! Codemap: `schema` and `models` (models and fields), `seed` (the dataset), `data`
+//! (storage, computed fields, read format), `domain`, `matching` and `order` (search),
+//! `records` and `values` (create / write / unlink rules, value conversion), `methods` (model
+//! methods and argument binding), `faults` and `pyrepr` (Odoo's fault texts), `dispatch`
+//! (services, credentials, access rights), `server` (HTTP).
 //!
 //! Credentials: [`DEMO_LOGIN`] / [`DEMO_PASSWORD`] (uid 2, all rights; [`DEMO_ADMIN_API_KEY`]
 //! also works as its password) and [`DEMO_USER_LOGIN`] / [`DEMO_USER_PASSWORD`] (uid 8: no
@@ -20,6 +21,7 @@ mod domain;
 mod faults;
 mod matching;
 mod methods;
+mod models;
 mod order;
 mod pyrepr;
 mod records;

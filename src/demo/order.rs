@@ -5,6 +5,8 @@
 //! `name desc` list); ties end on ascending id.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -13,7 +15,7 @@ use super::faults::Fault;
 use super::schema::{self, Kind};
 
 /// One `field [asc|desc] [nulls first|last]` term.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct OrderKey {
     pub(crate) field: usize,
     pub(crate) descending: bool,
@@ -82,7 +84,7 @@ fn is_identifier(word: &str) -> bool {
 }
 
 /// A value reduced to what sorting compares.
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, PartialEq)]
 enum SortValue {
     Null,
     Number(f64),
@@ -94,8 +96,8 @@ fn sort_value(db: &Database, table: TableId, id: i64, field: usize) -> SortValue
         return SortValue::Null;
     };
     let kind = db.model(table).fields[field].kind;
-    let value = db.value(table, id, row, field);
-    match (kind, value) {
+    let value = db.value_ref(table, id, row, field);
+    match (kind, value.as_ref()) {
         (Kind::Boolean, value) => SortValue::Number(if value.as_bool() == Some(true) {
             1.0
         } else {
@@ -103,6 +105,7 @@ fn sort_value(db: &Database, table: TableId, id: i64, field: usize) -> SortValue
         }),
         (Kind::Many2one(comodel), Value::Number(target)) => {
             let target = target.as_i64().unwrap_or_default();
+            // Odoo orders a many2one by its target's order; the display name stands in for it.
             match schema::model_index(comodel)
                 .and_then(|comodel| db.table(comodel).row(target).map(|row| (comodel, row)))
             {
@@ -114,7 +117,7 @@ fn sort_value(db: &Database, table: TableId, id: i64, field: usize) -> SortValue
             }
         }
         (_, Value::Number(number)) => SortValue::Number(number.as_f64().unwrap_or_default()),
-        (_, Value::String(text)) => SortValue::Text(collation_key(&text)),
+        (_, Value::String(text)) => SortValue::Text(collation_key(text)),
         _ => SortValue::Null,
     }
 }
@@ -122,6 +125,9 @@ fn sort_value(db: &Database, table: TableId, id: i64, field: usize) -> SortValue
 /// Lowercase with the accents of Latin letters removed, so `Émilie` sorts with the `E`s as a
 /// PostgreSQL `en_US` collation would have it.
 fn collation_key(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     let mut key = String::with_capacity(text.len());
     for character in text.chars().flat_map(char::to_lowercase) {
         let folded = match character {
@@ -155,7 +161,13 @@ fn compare(left: &SortValue, right: &SortValue, key: &OrderKey) -> Ordering {
         (_, SortValue::Null) if key.nulls_first => Ordering::Greater,
         (_, SortValue::Null) => Ordering::Less,
         _ => {
-            let ordering = left.partial_cmp(right).unwrap_or(Ordering::Equal);
+            // A total order whatever the values, as `sort_by` requires.
+            let ordering = match (left, right) {
+                (SortValue::Number(left), SortValue::Number(right)) => left.total_cmp(right),
+                (SortValue::Text(left), SortValue::Text(right)) => left.cmp(right),
+                (SortValue::Number(_), _) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
             if key.descending {
                 ordering.reverse()
             } else {
@@ -165,18 +177,70 @@ fn compare(left: &SortValue, right: &SortValue, key: &OrderKey) -> Ordering {
     }
 }
 
+/// At most this many (table, order) rankings are cached; then the cache starts over.
+const MAX_CACHED_ORDERS: usize = 64;
+
+/// The rank of every record of a table under one order, valid for one database generation.
+struct Ranking {
+    generation: u64,
+    rank: Arc<HashMap<i64, usize>>,
+}
+
+/// Rankings computed under the read lock and shared by later searches until a change.
+#[derive(Default)]
+pub(crate) struct OrderCache(Mutex<HashMap<(TableId, Vec<OrderKey>), Ranking>>);
+
 /// Sorts `ids` (records of `table`) by `keys`, then by ascending id.
 pub(crate) fn sort(db: &Database, table: TableId, ids: Vec<i64>, keys: &[OrderKey]) -> Vec<i64> {
     let id_field = db.model(table).field_index("id");
     let only_id = keys.len() == 1 && Some(keys[0].field) == id_field;
+    let mut ids = ids;
     if keys.is_empty() || only_id {
-        let mut ids = ids;
         ids.sort_unstable();
         if only_id && keys[0].descending {
             ids.reverse();
         }
         return ids;
     }
+    let rank = ranking(db, table, keys);
+    ids.sort_by_cached_key(|id| rank.get(id).copied().unwrap_or(usize::MAX));
+    ids
+}
+
+/// The rank of every record of `table` under `keys`, from the cache when still valid.
+fn ranking(db: &Database, table: TableId, keys: &[OrderKey]) -> Arc<HashMap<i64, usize>> {
+    let cache_key = (table, keys.to_vec());
+    if let Ok(cache) = db.order_cache.0.lock() {
+        if let Some(ranking) = cache
+            .get(&cache_key)
+            .filter(|r| r.generation == db.generation)
+        {
+            return Arc::clone(&ranking.rank);
+        }
+    }
+    let all: Vec<i64> = db.table(table).rows.keys().copied().collect();
+    let sorted = sort_uncached(db, table, all, keys);
+    let rank: Arc<HashMap<i64, usize>> = Arc::new(
+        sorted
+            .into_iter()
+            .enumerate()
+            .map(|(position, id)| (id, position))
+            .collect(),
+    );
+    if let Ok(mut cache) = db.order_cache.0.lock() {
+        if cache.len() >= MAX_CACHED_ORDERS {
+            cache.clear();
+        }
+        let ranking = Ranking {
+            generation: db.generation,
+            rank: Arc::clone(&rank),
+        };
+        cache.insert(cache_key, ranking);
+    }
+    rank
+}
+
+fn sort_uncached(db: &Database, table: TableId, ids: Vec<i64>, keys: &[OrderKey]) -> Vec<i64> {
     let mut keyed: Vec<(Vec<SortValue>, i64)> = ids
         .into_iter()
         .map(|id| {

@@ -1148,6 +1148,17 @@ fn errors_carry_the_byte_offset_of_the_problem() {
     let error = decode_response(input.as_bytes()).expect_err("unknown type");
     assert_eq!(error.offset, input.find("<frob>").unwrap_or(0));
 
+    // Messages never quote the text: it may be a password.
+    for value in [
+        "<int>hunter2</int>",
+        "<double>hunter2</double>",
+        "<boolean>hunter2</boolean>",
+        "<string>&hunter2;</string>",
+    ] {
+        let error = decode_response(response(value).as_bytes()).expect_err(value);
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
     let input = fixture("41-malformed-xml.request.xml");
     let error = decode_call(&input).expect_err("truncated");
     assert_eq!(error.offset, input.len());
@@ -1326,4 +1337,18 @@ proptest! {
             prop_assert!(error.offset <= bytes.len());
         }
     }
+}
+
+#[test]
+fn latin1_error_offsets_point_into_the_input() {
+    // Found by the fuzzer: offsets were those of the transcoded text, past the input's end.
+    let mut input = b"<?xml version='1.0' encoding='iso-8859-1'?><methodResponse><params><param><value><string>".to_vec();
+    input.extend_from_slice(&[0xFF; 40]);
+    let error = decode_response(&input).expect_err("truncated");
+    assert_eq!(error.offset, input.len());
+    let error = decode_call(&input).expect_err("not a call");
+    assert_eq!(
+        error.offset,
+        input.iter().position(|&b| b == b'>').map_or(0, |i| i + 1)
+    );
 }
