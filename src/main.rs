@@ -8,6 +8,11 @@ use odoo_rest_proxy::config::{Cli, Command, Config};
 use odoo_rest_proxy::demo::{self, DemoConfig};
 use tokio::net::TcpListener;
 
+/// mimalloc: a REST call allocates for every value it decodes; glibc's malloc was a quarter of
+/// the proxy's CPU time under load (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
