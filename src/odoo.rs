@@ -157,8 +157,8 @@ fn classify_legacy(code: String, string: String) -> OdooFault {
 #[derive(Clone)]
 pub struct OdooClient {
     http: reqwest::Client,
-    common_url: Arc<str>,
-    object_url: Arc<str>,
+    common_url: reqwest::Url,
+    object_url: reqwest::Url,
     slots: Arc<Semaphore>,
     max_response_bytes: usize,
 }
@@ -166,7 +166,7 @@ pub struct OdooClient {
 impl std::fmt::Debug for OdooClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OdooClient")
-            .field("common_url", &self.common_url)
+            .field("common_url", &self.common_url.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -190,8 +190,8 @@ impl OdooClient {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(OdooClient {
             http,
-            common_url: format!("{base}/xmlrpc/2/common").into(),
-            object_url: format!("{base}/xmlrpc/2/object").into(),
+            common_url: endpoint(base, "common")?,
+            object_url: endpoint(base, "object")?,
             slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             max_response_bytes: config.max_response_bytes,
         })
@@ -255,7 +255,7 @@ impl OdooClient {
 
     async fn call(
         &self,
-        url: &str,
+        url: &reqwest::Url,
         method: &str,
         params: &[Value],
     ) -> Result<Value, UpstreamError> {
@@ -268,7 +268,7 @@ impl OdooClient {
             .map_err(|_| UpstreamError::Unreachable("the client is shut down".into()))?;
         let response = self
             .http
-            .post(url)
+            .post(url.clone())
             .header(http::header::CONTENT_TYPE, "text/xml")
             .body(body)
             .send()
@@ -310,6 +310,12 @@ impl OdooClient {
         }
         Ok(bytes)
     }
+}
+
+/// `{base}/xmlrpc/2/{service}`, parsed once rather than on every call.
+fn endpoint(base: &str, service: &str) -> Result<reqwest::Url, String> {
+    reqwest::Url::parse(&format!("{base}/xmlrpc/2/{service}"))
+        .map_err(|e| format!("invalid upstream URL: {e}"))
 }
 
 fn too_large(limit: usize) -> UpstreamError {
