@@ -3,5 +3,6 @@
 
 mod api;
 mod demo;
+mod odoo;
 mod support;
 mod xmlrpc;
