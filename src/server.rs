@@ -24,7 +24,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::api::{self, AppState};
 use crate::error::Error;
@@ -177,6 +177,8 @@ struct Activity {
     born: Instant,
     phase: AtomicU8,
     since: AtomicU64,
+    /// Wakes the watchdog when the phase changes to one with a nearer deadline (or none).
+    changed: Notify,
 }
 
 const IDLE: u8 = 0;
@@ -191,6 +193,7 @@ impl Activity {
             born: Instant::now(),
             phase: AtomicU8::new(HEAD),
             since: AtomicU64::new(0),
+            changed: Notify::new(),
         }
     }
 
@@ -206,6 +209,7 @@ impl Activity {
             .is_ok()
         {
             self.since.store(self.now(), Ordering::Release);
+            self.changed.notify_one();
         }
     }
 
@@ -225,7 +229,8 @@ impl Activity {
                 IDLE => (timeouts.idle, "idle timeout"),
                 HEAD => (timeouts.head, "header read timeout"),
                 _ => {
-                    tokio::time::sleep(timeouts.head.min(timeouts.idle)).await;
+                    // `notify_one` keeps a wake-up that comes before this wait.
+                    self.changed.notified().await;
                     continue;
                 }
             };
@@ -233,7 +238,10 @@ impl Activity {
             if Instant::now() >= deadline {
                 return why;
             }
-            tokio::time::sleep_until(deadline.into()).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline.into()) => {}
+                () = self.changed.notified() => {}
+            }
         }
     }
 }
@@ -253,6 +261,7 @@ impl Drop for Busy {
     fn drop(&mut self) {
         self.0.since.store(self.0.now(), Ordering::Release);
         self.0.phase.store(IDLE, Ordering::Release);
+        self.0.changed.notify_one();
     }
 }
 

@@ -3,5 +3,7 @@
 
 mod api;
 mod demo;
+mod hardening;
 mod support;
+mod upstream_failures;
 mod xmlrpc;
