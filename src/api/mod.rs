@@ -219,3 +219,50 @@ fn is_model_name(name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(peer: &str, forwarded: &[&str], trusted: &[&str]) -> String {
+        let mut headers = HeaderMap::new();
+        for value in forwarded {
+            headers.append(
+                "x-forwarded-for",
+                HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
+        let trusted: Vec<IpAddr> = trusted.iter().map(|t| t.parse().expect("an IP")).collect();
+        let peer: SocketAddr = peer.parse().expect("a socket address");
+        client_address(peer, &headers, &trusted).to_string()
+    }
+
+    #[test]
+    fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
+        let proxy = ["10.0.0.1"];
+        assert_eq!(client("192.0.2.9:1", &["198.51.100.1"], &[]), "192.0.2.9");
+        assert_eq!(
+            client("10.0.0.1:1", &["198.51.100.1"], &proxy),
+            "198.51.100.1"
+        );
+        // A client cannot pick its address by prepending one: the last untrusted hop counts.
+        assert_eq!(
+            client("10.0.0.1:1", &["1.2.3.4, 198.51.100.1"], &proxy),
+            "198.51.100.1"
+        );
+        assert_eq!(
+            client(
+                "10.0.0.1:1",
+                &["1.2.3.4", "198.51.100.1, 10.0.0.2"],
+                &["10.0.0.1", "10.0.0.2"]
+            ),
+            "198.51.100.1"
+        );
+        assert_eq!(client("10.0.0.1:1", &["junk"], &proxy), "10.0.0.1");
+        assert_eq!(client("10.0.0.1:1", &[], &proxy), "10.0.0.1");
+        assert_eq!(
+            client("[::ffff:10.0.0.1]:1", &["198.51.100.1"], &proxy),
+            "198.51.100.1"
+        );
+    }
+}
