@@ -114,19 +114,25 @@ pub async fn serve(
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             tokio::pin!(connection);
+            // The watchdog keeps watching during a graceful shutdown: a slow head cannot hold
+            // the shutdown for the whole grace period.
+            let watchdog = activity.expired(timeouts);
+            tokio::pin!(watchdog);
             let result = tokio::select! {
-                result = connection.as_mut() => result,
-                why = activity.expired(timeouts) => {
-                    tracing::debug!(%peer, why, "closing the connection");
-                    return drop((permit, open));
-                }
+                result = connection.as_mut() => Ok(result),
+                why = watchdog.as_mut() => Err(why),
                 _ = async { stop.wait_for(|&stop| stop).await.map(|_| ()) } => {
                     connection.as_mut().graceful_shutdown();
-                    connection.await
+                    tokio::select! {
+                        result = connection.as_mut() => Ok(result),
+                        why = watchdog.as_mut() => Err(why),
+                    }
                 }
             };
-            if let Err(error) = result {
-                tracing::debug!(%error, %peer, "connection ended with an error");
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::debug!(%error, %peer, "connection ended with an error"),
+                Err(why) => tracing::debug!(%peer, why, "connection closed"),
             }
             drop((permit, open));
         });
