@@ -255,12 +255,14 @@ pub fn search_read_arguments(
     if let Some(offset) = whole_number(params, "offset")? {
         kwargs.insert("offset".into(), offset.into());
     }
-    let limit = match (whole_number(params, "limit")?, limits.max_limit) {
+    // `limit=0` means no limit to Odoo: under a cap it is the cap, like an absent limit.
+    let requested = whole_number(params, "limit")?.filter(|&l| l > 0);
+    let limit = match (requested, limits.max_limit) {
         (Some(limit), Some(max)) => Some(limit.min(max)),
         (None, Some(max)) => Some(max),
         (limit, None) => limit,
     };
-    if let Some(limit) = limit.filter(|&l| l > 0) {
+    if let Some(limit) = limit {
         kwargs.insert("limit".into(), limit.into());
     }
     if let Some(order) = params.text("order").filter(|o| !o.trim().is_empty()) {
