@@ -48,6 +48,10 @@ pub enum Error {
     BadParameter(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the URL is longer than {0} bytes")]
+    UrlTooLong(usize),
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(u64),
     #[error("{0} is not allowed here")]
     MethodNotAllowed(String),
     #[error("no route for {0}")]
@@ -94,6 +98,8 @@ impl Error {
             | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Error::GateUnreadable(_) => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UrlTooLong(_) => StatusCode::URI_TOO_LONG,
+            Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Upstream { error, .. } => match error {
@@ -113,7 +119,9 @@ impl Error {
                     OdooFault::ServerError { class, .. } if is_request_error(class) => {
                         StatusCode::BAD_REQUEST
                     }
-                    OdooFault::ServerError { .. } => StatusCode::BAD_GATEWAY,
+                    OdooFault::ServerError { .. } | OdooFault::ReturnedNone => {
+                        StatusCode::BAD_GATEWAY
+                    }
                 },
             },
             Error::TokenStoreFull => StatusCode::SERVICE_UNAVAILABLE,
@@ -137,6 +145,8 @@ impl Error {
             | Error::NoRecords(_) => "object_not_found_in_flectra",
             Error::BadParameter(_) => "invalid_parameter",
             Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::UrlTooLong(_) => "url_too_long",
+            Error::BodyTimeout(_) => "request_timeout",
             Error::MethodNotAllowed(_) => "method_not_allowed",
             Error::RouteNotFound(_) => "not_found",
             Error::TooManyAttempts(_) => "too_many_attempts",
@@ -162,6 +172,7 @@ impl Error {
                         "invalid_request"
                     }
                     OdooFault::ServerError { .. } => "upstream_error",
+                    OdooFault::ReturnedNone => "upstream_bad_response",
                 },
             },
             Error::TokenStoreFull => "token_store_full",

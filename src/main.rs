@@ -40,6 +40,7 @@ async fn main() -> ExitCode {
         let _demo_erp = match cli.command {
             None => None,
             Some(Command::DemoErp { keep_alive }) => {
+                let shutdown = shutdown_signal();
                 let listener = bind(config.listen).await?;
                 let erp = demo::spawn(listener, DemoConfig { keep_alive })
                     .await
@@ -54,7 +55,7 @@ async fn main() -> ExitCode {
                     demo::DEMO_LOGIN,
                     demo::DEMO_PASSWORD
                 );
-                shutdown_signal().await;
+                shutdown.await;
                 return Ok(());
             }
             Some(Command::Demo) => {
@@ -76,13 +77,14 @@ async fn main() -> ExitCode {
                 Some(erp)
             }
         };
+        let shutdown = shutdown_signal();
         let listener = bind(config.listen).await?;
         println!(
             "odoo-rest-proxy listening on http://{}",
             listener.local_addr().map_err(|e| e.to_string())?
         );
         tracing::info!(upstream = %config.upstream.url, "serving");
-        odoo_rest_proxy::run(config, listener, shutdown_signal()).await
+        odoo_rest_proxy::run(config, listener, shutdown).await
     }
     .await;
     match result {
@@ -94,20 +96,25 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Installs the SIGINT (Ctrl-C) and SIGTERM handlers at once, so that a signal arriving
+/// before the first poll is neither lost nor fatal; the future resolves on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("the SIGTERM handler installs");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("the SIGINT handler installs");
+        let mut terminate = signal(SignalKind::terminate()).expect("the SIGTERM handler installs");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::info!("shutting down");
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutting down");
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }

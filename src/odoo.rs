@@ -61,6 +61,11 @@ pub enum OdooFault {
     /// Any other fault 2: a `UserError` or `ValidationError` with a message for users.
     #[error("{0}")]
     UserError(String),
+    /// Fault 1 `TypeError: cannot marshal None unless allow_none is enabled`: the method ran
+    /// (and its transaction was committed) but returned `None`, which Odoo's XML-RPC cannot
+    /// send. Its answer is lost, not its effect.
+    #[error("the ERP ran the method but its answer was None, which XML-RPC cannot carry")]
+    ReturnedNone,
     /// Fault 1: an exception escaped on the server. Only its last line reaches a client; the
     /// traceback is kept for the logs.
     #[error("{class}: {message}")]
@@ -112,6 +117,9 @@ fn classify_server_error(traceback: String) -> OdooFault {
         Some((class, message)) if !class.contains(' ') => (class, message),
         _ => ("Exception", last_line),
     };
+    if class == "TypeError" && message.starts_with("cannot marshal None") {
+        return OdooFault::ReturnedNone;
+    }
     if class.ends_with("OperationalError") {
         if let Some(db) = unknown_database(message) {
             return OdooFault::UnknownDatabase(db.to_owned());

@@ -1,10 +1,19 @@
 //! The accept loop: hyper HTTP/1 connections on a tokio listener, routing (`/api` to the REST
 //! surface, everything else to pass-through or a JSON 404), and graceful shutdown.
+//!
+//! Every connection has a watchdog: a connection that takes longer than `header_read_timeout`
+//! to send a request head (slowloris), or sits idle between requests for `idle_timeout`, or
+//! stops reading an answer for `idle_timeout`, is closed. hyper answers a head that is too
+//! large (431), a URI beyond its own cap (414) or a malformed head (400) itself.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -13,8 +22,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore};
 
 use crate::api::{self, AppState};
 use crate::error::Error;
@@ -44,11 +54,23 @@ pub async fn serve(
     let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut http = hyper::server::conn::http1::Builder::new();
+    // The watchdog times heads and idle connections: hyper's own header timer would also
+    // close idle keep-alive connections after `header_read_timeout`.
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes.max(8192))
+        .header_read_timeout(None)
+        .max_header_size(limits.max_header_bytes)
+        .max_buf_size(
+            limits
+                .max_header_bytes
+                .saturating_add(8192)
+                .max(HYPER_BUF_SIZE),
+        )
         .max_headers(limits.max_headers)
         .keep_alive(true);
+    let timeouts = Timeouts {
+        head: limits.header_read_timeout,
+        idle: limits.idle_timeout,
+    };
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -67,27 +89,50 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new());
         let state = Arc::clone(&state);
-        let service = service_fn(move |request| {
-            let state = Arc::clone(&state);
-            async move { Ok::<_, Infallible>(route(&state, request, peer).await) }
-        });
+        let service = {
+            let activity = Arc::clone(&activity);
+            service_fn(move |request| {
+                let state = Arc::clone(&state);
+                let busy = Busy::start(&activity);
+                async move {
+                    let response = route(&state, request, peer).await;
+                    drop(busy);
+                    Ok::<_, Infallible>(response)
+                }
+            })
+        };
+        let io = Watched {
+            stream,
+            activity: Arc::clone(&activity),
+        };
         let connection = http
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(TokioIo::new(io), service)
             .with_upgrades();
         let open = open_tx.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             tokio::pin!(connection);
+            // The watchdog keeps watching during a graceful shutdown: a slow head cannot hold
+            // the shutdown for the whole grace period.
+            let watchdog = activity.expired(timeouts);
+            tokio::pin!(watchdog);
             let result = tokio::select! {
-                result = connection.as_mut() => result,
+                result = connection.as_mut() => Ok(result),
+                why = watchdog.as_mut() => Err(why),
                 _ = async { stop.wait_for(|&stop| stop).await.map(|_| ()) } => {
                     connection.as_mut().graceful_shutdown();
-                    connection.await
+                    tokio::select! {
+                        result = connection.as_mut() => Ok(result),
+                        why = watchdog.as_mut() => Err(why),
+                    }
                 }
             };
-            if let Err(error) = result {
-                tracing::debug!(%error, %peer, "connection ended with an error");
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::debug!(%error, %peer, "connection ended with an error"),
+                Err(why) => tracing::debug!(%peer, why, "connection closed"),
             }
             drop((permit, open));
         });
@@ -103,12 +148,187 @@ pub async fn serve(
 }
 
 async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let max_url = state.config.limits.max_url_bytes;
+    if url_length(request.uri()) > max_url {
+        return api::error_response(&Error::UrlTooLong(max_url));
+    }
     let path = request.uri().path();
     if path == "/api" || path.starts_with("/api/") {
-        return api::handle(state, request).await;
+        return api::handle(state, request, peer).await;
     }
     match &state.passthrough {
         Some(passthrough) => passthrough.forward(request, peer).await,
         None => api::error_response(&Error::RouteNotFound(path.to_owned())),
+    }
+}
+
+/// hyper's default read buffer cap (8 KiB + 100 x 4 KiB).
+const HYPER_BUF_SIZE: usize = 8192 + 4096 * 100;
+
+fn url_length(uri: &http::Uri) -> usize {
+    let authority = uri.authority().map_or(0, |a| a.as_str().len());
+    let path = uri.path_and_query().map_or(0, |p| p.as_str().len());
+    authority + path
+}
+
+#[derive(Clone, Copy)]
+struct Timeouts {
+    head: Duration,
+    idle: Duration,
+}
+
+/// What a connection is doing, for its watchdog: waiting for a request (idle), receiving a
+/// request head, or serving a request. Times are milliseconds since `born`.
+struct Activity {
+    born: Instant,
+    phase: AtomicU8,
+    since: AtomicU64,
+    /// Wakes the watchdog when the phase changes to one with a nearer deadline (or none).
+    changed: Notify,
+}
+
+const IDLE: u8 = 0;
+const HEAD: u8 = 1;
+const BUSY: u8 = 2;
+
+impl Activity {
+    /// A new connection is timed as a head from its first moment: a client that connects and
+    /// sends nothing is a slow head.
+    fn new() -> Activity {
+        Activity {
+            born: Instant::now(),
+            phase: AtomicU8::new(HEAD),
+            since: AtomicU64::new(0),
+            changed: Notify::new(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Bytes came in: the first bytes after an idle spell start a head.
+    fn read(&self) {
+        if self
+            .phase
+            .compare_exchange(IDLE, HEAD, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.since.store(self.now(), Ordering::Release);
+            self.changed.notify_one();
+        }
+    }
+
+    /// Bytes went out: an answer still being written keeps an idle connection alive.
+    fn wrote(&self) {
+        if self.phase.load(Ordering::Acquire) == IDLE {
+            self.since.store(self.now(), Ordering::Release);
+        }
+    }
+
+    /// Resolves when the connection has been idle, or on one head, for too long; never while
+    /// a request is being served (the upstream timeout and the body timeout bound those).
+    async fn expired(&self, timeouts: Timeouts) -> &'static str {
+        loop {
+            let since = Duration::from_millis(self.since.load(Ordering::Acquire));
+            let (limit, why) = match self.phase.load(Ordering::Acquire) {
+                IDLE => (timeouts.idle, "idle timeout"),
+                HEAD => (timeouts.head, "header read timeout"),
+                _ => {
+                    // `notify_one` keeps a wake-up that comes before this wait.
+                    self.changed.notified().await;
+                    continue;
+                }
+            };
+            let deadline = self.born + since + limit;
+            if Instant::now() >= deadline {
+                return why;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline.into()) => {}
+                () = self.changed.notified() => {}
+            }
+        }
+    }
+}
+
+/// Marks a connection busy while one request is served, idle again when it is done (or
+/// cancelled).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(activity: &Arc<Activity>) -> Busy {
+        activity.phase.store(BUSY, Ordering::Release);
+        Busy(Arc::clone(activity))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.since.store(self.0.now(), Ordering::Release);
+        self.0.phase.store(IDLE, Ordering::Release);
+        self.0.changed.notify_one();
+    }
+}
+
+/// A TCP stream that reports its reads and writes to the connection's [`Activity`].
+struct Watched {
+    stream: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.read();
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.wrote();
+        }
+        poll
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.wrote();
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }

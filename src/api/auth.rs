@@ -1,9 +1,12 @@
 //! `/api/auth/get_tokens` and `/api/auth/delete_tokens`: log in once over XML-RPC and hand out
 //! an access token; revoke it.
 
+use std::net::IpAddr;
+
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+use super::limiter::Attempt;
 use super::request::{self, Params};
 use super::AppState;
 use crate::error::{Error, Operation};
@@ -11,8 +14,10 @@ use crate::odoo::{OdooFault, UpstreamError};
 use crate::secret::Secret;
 use crate::tokens::Session;
 
-/// `POST /api/auth/get_tokens` with `username`, `password` (or an API key) and `db`.
-pub async fn get_tokens(state: &AppState, params: &Params) -> Result<Value, Error> {
+/// `POST /api/auth/get_tokens` with `username`, `password` (or an API key) and `db`, from
+/// `client`. Failed logins are rate limited per client and per login: past the limit, the ERP
+/// is not called at all.
+pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Result<Value, Error> {
     let field = |name| {
         params
             .text(name)
@@ -25,14 +30,25 @@ pub async fn get_tokens(state: &AppState, params: &Params) -> Result<Value, Erro
         return Err(Error::EmptyLogin);
     };
     let password = Secret::new(password);
+    let attempt = state
+        .logins
+        .begin(client, &login)
+        .map_err(Error::TooManyAttempts)?;
+    // A refused login or an unknown database keeps the attempt counted; a login that the ERP
+    // could not check is not the client's failure.
     let uid = match state.odoo.authenticate(&db, &login, &password).await {
         Ok(Some(uid)) => uid,
         Ok(None) => return Err(Error::LoginFailed),
         Err(UpstreamError::Fault(OdooFault::UnknownDatabase(_))) => {
             return Err(Error::InvalidDatabase)
         }
-        Err(e) => return Err(Error::upstream(Operation::Login, e)),
+        Err(e @ UpstreamError::Fault(_)) => return Err(Error::upstream(Operation::Login, e)),
+        Err(e) => {
+            refund(attempt);
+            return Err(Error::upstream(Operation::Login, e));
+        }
     };
+    refund(attempt);
     let call = |model: &'static str, method: &'static str, args: Value, kwargs: Option<Value>| {
         state
             .odoo
@@ -83,6 +99,12 @@ pub async fn get_tokens(state: &AppState, params: &Params) -> Result<Value, Erro
         state.config.tokens.ttl.as_secs().to_string().into(),
     );
     Ok(Value::Object(body))
+}
+
+fn refund(attempt: Option<Attempt<'_>>) {
+    if let Some(attempt) = attempt {
+        attempt.refund();
+    }
 }
 
 /// `POST /api/auth/delete_tokens` with the token in a header.

@@ -5,13 +5,15 @@ mod auth;
 mod cache;
 pub mod coerce;
 mod gate;
+mod limiter;
 mod records;
 pub mod request;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::config::Config;
@@ -23,6 +25,8 @@ use crate::tokens::{TokenLimits, TokenStore};
 
 pub use cache::TtlCache;
 pub use gate::Gate;
+pub use limiter::LoginLimiter;
+pub use records::{parse_id, search_read_arguments};
 
 /// What every request handler shares.
 pub struct AppState {
@@ -34,6 +38,8 @@ pub struct AppState {
     pub fields: TtlCache<Map<String, Value>>,
     /// Where requests outside `/api` go; `None` when pass-through is off.
     pub passthrough: Option<Passthrough>,
+    /// Failed logins per client address and per login.
+    pub logins: LoginLimiter,
 }
 
 impl AppState {
@@ -53,6 +59,7 @@ impl AppState {
         };
         Ok(AppState {
             passthrough,
+            logins: LoginLimiter::new(config.limits.login_attempts, config.limits.login_window),
             gate: Gate::new(config.gate.clone()),
             fields: TtlCache::new(config.gate.cache_ttl),
             odoo,
@@ -64,8 +71,8 @@ impl AppState {
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 
-/// Serves one request whose path starts with `/api/`.
-pub async fn handle<B>(state: &AppState, request: Request<B>) -> Response<Body>
+/// Serves one request whose path starts with `/api/`, from the TCP peer `peer`.
+pub async fn handle<B>(state: &AppState, request: Request<B>, peer: SocketAddr) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -73,7 +80,7 @@ where
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let is_login = path == "/api/auth/get_tokens";
-    match route(state, request).await {
+    match route(state, request, peer).await {
         Ok(value) => {
             let body = serde_json::to_vec(&value).expect("a JSON value always serializes");
             let mut response = json_response(StatusCode::OK, body);
@@ -114,7 +121,7 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     response
 }
 
-async fn route<B>(state: &AppState, request: Request<B>) -> Result<Value, Error>
+async fn route<B>(state: &AppState, request: Request<B>, peer: SocketAddr) -> Result<Value, Error>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -123,13 +130,29 @@ where
     let path = parts.uri.path();
     let rest = path.strip_prefix("/api/").unwrap_or("");
     let max_body = state.config.limits.max_body_bytes;
-    let read = || request::read_params(parts.uri.query(), &parts.headers, body, max_body);
+    // A body that stops arriving is bounded like an idle connection.
+    let body_timeout = state.config.limits.idle_timeout;
+    let (query, headers) = (parts.uri.query(), &parts.headers);
+    let read = || async move {
+        let reading = request::read_params(query, headers, body, max_body);
+        match tokio::time::timeout(body_timeout, reading).await {
+            Ok(params) => params,
+            Err(_) => Err(Error::BodyTimeout(body_timeout.as_secs().max(1))),
+        }
+    };
 
     match rest {
         "auth/get_tokens" | "auth/delete_tokens" if parts.method != Method::POST => {
             Err(Error::MethodNotAllowed(parts.method.to_string()))
         }
-        "auth/get_tokens" => auth::get_tokens(state, &read().await?).await,
+        "auth/get_tokens" => {
+            let client = client_address(
+                peer,
+                &parts.headers,
+                &state.config.passthrough.trusted_proxies,
+            );
+            auth::get_tokens(state, &read().await?, client).await
+        }
         "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers),
         _ => {
             let (model, id) = match rest.split_once('/') {
@@ -163,6 +186,31 @@ where
     }
 }
 
+/// The client's address: the TCP peer, or when the peer is a trusted proxy, the last address
+/// in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let peer = peer.ip().to_canonical();
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|hop| hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()));
+    let mut client = peer;
+    for hop in forwarded.rev() {
+        match hop {
+            Ok(ip) if trusted.contains(&ip) => client = ip,
+            Ok(ip) => return ip,
+            // An unreadable hop: stop at the last address known to be real.
+            Err(_) => return client,
+        }
+    }
+    client
+}
+
 /// Odoo model names: lowercase words joined by dots (`res.partner`, `x_custom.model`).
 fn is_model_name(name: &str) -> bool {
     !name.is_empty()
@@ -170,4 +218,51 @@ fn is_model_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(peer: &str, forwarded: &[&str], trusted: &[&str]) -> String {
+        let mut headers = HeaderMap::new();
+        for value in forwarded {
+            headers.append(
+                "x-forwarded-for",
+                HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
+        let trusted: Vec<IpAddr> = trusted.iter().map(|t| t.parse().expect("an IP")).collect();
+        let peer: SocketAddr = peer.parse().expect("a socket address");
+        client_address(peer, &headers, &trusted).to_string()
+    }
+
+    #[test]
+    fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
+        let proxy = ["10.0.0.1"];
+        assert_eq!(client("192.0.2.9:1", &["198.51.100.1"], &[]), "192.0.2.9");
+        assert_eq!(
+            client("10.0.0.1:1", &["198.51.100.1"], &proxy),
+            "198.51.100.1"
+        );
+        // A client cannot pick its address by prepending one: the last untrusted hop counts.
+        assert_eq!(
+            client("10.0.0.1:1", &["1.2.3.4, 198.51.100.1"], &proxy),
+            "198.51.100.1"
+        );
+        assert_eq!(
+            client(
+                "10.0.0.1:1",
+                &["1.2.3.4", "198.51.100.1, 10.0.0.2"],
+                &["10.0.0.1", "10.0.0.2"]
+            ),
+            "198.51.100.1"
+        );
+        assert_eq!(client("10.0.0.1:1", &["junk"], &proxy), "10.0.0.1");
+        assert_eq!(client("10.0.0.1:1", &[], &proxy), "10.0.0.1");
+        assert_eq!(
+            client("[::ffff:10.0.0.1]:1", &["198.51.100.1"], &proxy),
+            "198.51.100.1"
+        );
+    }
 }

@@ -91,6 +91,19 @@ where
             )))
         }
     };
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    parse_params(query, content_type, &body)
+}
+
+/// Parses a query string and a whole body of the given `Content-Type` into [`Params`]; no I/O
+/// (the fuzz target calls it directly).
+pub fn parse_params(
+    query: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Params, Error> {
     let mut params = Params::default();
     if let Some(query) = query {
         push_form(&mut params, query.as_bytes());
@@ -98,9 +111,7 @@ where
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(params);
     }
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let content_type = content_type
         .unwrap_or("")
         .split(';')
         .next()
@@ -115,9 +126,9 @@ where
         || content_type.ends_with("+json")
         || (content_type.is_empty() && looks_like_json)
     {
-        push_json(&mut params, &body)?;
+        push_json(&mut params, body)?;
     } else if content_type.is_empty() || content_type == "application/x-www-form-urlencoded" {
-        push_form(&mut params, &body);
+        push_form(&mut params, body);
     } else if content_type == "multipart/form-data" {
         return Err(Error::BadParameter(
             "multipart/form-data is not supported: send application/x-www-form-urlencoded or JSON"

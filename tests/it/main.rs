@@ -3,6 +3,8 @@
 
 mod api;
 mod demo;
+mod hardening;
 mod odoo;
 mod support;
+mod upstream_failures;
 mod xmlrpc;
