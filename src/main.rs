@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let mut config = match Config::load(&cli) {
         Ok(config) => config,
@@ -83,7 +84,7 @@ async fn main() -> ExitCode {
             "odoo-rest-proxy listening on http://{}",
             listener.local_addr().map_err(|e| e.to_string())?
         );
-        tracing::info!(upstream = %config.upstream.url, "serving");
+        tracing::info!(upstream = %without_userinfo(&config.upstream.url), "serving");
         odoo_rest_proxy::run(config, listener, shutdown).await
     }
     .await;
@@ -116,5 +117,20 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
+    }
+}
+
+/// The URL without any `user:password@` part, for the log.
+fn without_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let host = match rest[..authority_end].rsplit_once('@') {
+                Some((_, host)) => host,
+                None => &rest[..authority_end],
+            };
+            format!("{scheme}://{host}{}", &rest[authority_end..])
+        }
+        None => "(invalid URL)".to_owned(),
     }
 }
