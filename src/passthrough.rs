@@ -1,6 +1,7 @@
 //! Pass-through: every request outside `/api` goes to the upstream ERP unchanged (method, path,
 //! query, headers, body) and its answer comes back unchanged, both bodies streamed. Hop-by-hop
-//! headers are dropped as RFC 9110 section 7.6.1 says, `X-Forwarded-*` are added, and
+//! headers are dropped as RFC 9110 section 7.6.1 says, `X-Forwarded-*` are added, a `Location`
+//! naming the upstream itself is made relative (nginx's `proxy_redirect default`), and
 //! WebSocket upgrades (Odoo's `/websocket` bus) are spliced both ways. It never reads a body.
 
 use std::net::SocketAddr;
@@ -28,6 +29,9 @@ pub struct Passthrough {
     authority: http::uri::Authority,
     /// A path prefix of the upstream URL (usually empty).
     base_path: String,
+    /// How the upstream names itself in a `Location`, lowercased: `http://<upstream
+    /// authority><base path>`, and the same with the configured `Host`.
+    own_urls: Vec<String>,
     config: PassthroughConfig,
     timeout: std::time::Duration,
 }
@@ -68,11 +72,17 @@ impl Passthrough {
             .pool_idle_timeout(std::time::Duration::from_secs(30))
             .pool_max_idle_per_host(upstream.max_concurrency.max(1))
             .build(connector);
+        let base_path = uri.path().trim_end_matches('/').to_owned();
+        let own_urls = std::iter::once(authority.as_str())
+            .chain(config.host.as_deref())
+            .map(|host| format!("{scheme}://{host}{base_path}").to_ascii_lowercase())
+            .collect();
         Ok(Passthrough {
             client,
             scheme,
             authority,
-            base_path: uri.path().trim_end_matches('/').to_owned(),
+            base_path,
+            own_urls,
             config,
             timeout: upstream.timeout,
         })
@@ -133,34 +143,70 @@ impl Passthrough {
             };
 
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            if let Some(client_upgrade) = client_upgrade {
-                let upstream_upgrade = hyper::upgrade::on(&mut response);
-                tokio::spawn(splice(client_upgrade, upstream_upgrade));
-                let (parts, _) = response.into_parts();
-                return Ok(Response::from_parts(
-                    parts,
-                    crate::server::full(bytes::Bytes::new()),
+            let Some(client_upgrade) = client_upgrade else {
+                return Err(UpstreamError::Unreadable(
+                    "the ERP switched protocols unasked".to_owned(),
                 ));
-            }
+            };
+            // `Connection` and `Upgrade` stay: the client needs them to switch too.
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(splice(client_upgrade, upstream_upgrade));
+            let (parts, _) = response.into_parts();
+            return Ok(Response::from_parts(
+                parts,
+                crate::server::full(bytes::Bytes::new()),
+            ));
         }
         strip_hop_by_hop(response.headers_mut());
+        self.rewrite_location(response.headers_mut());
         Ok(response.map(|body| body.map_err(|e| -> BoxError { Box::new(e) }).boxed()))
+    }
+
+    /// A `Location` that points at the upstream's own address (or at the configured `Host`)
+    /// becomes relative, so that the browser stays on the proxy; any other is left alone.
+    fn rewrite_location(&self, headers: &mut HeaderMap) {
+        let Some(location) = headers.get(header::LOCATION) else {
+            return;
+        };
+        let Some(rest) = self
+            .own_urls
+            .iter()
+            .find_map(|own| strip_own_url(location.as_bytes(), own.as_bytes()))
+        else {
+            return;
+        };
+        let relative = match rest.first() {
+            Some(b'/') => HeaderValue::from_bytes(rest),
+            _ => HeaderValue::from_bytes(&[b"/", rest].concat()),
+        };
+        if let Ok(relative) = relative {
+            headers.insert(header::LOCATION, relative);
+        }
     }
 
     /// `X-Forwarded-For`, `-Proto` and `-Host`: extended when the peer is a trusted proxy,
     /// replaced otherwise (a client cannot spoof its address).
     fn add_forwarded(&self, headers: &mut HeaderMap, peer: SocketAddr) {
-        let trusted = self.config.trusted_proxies.contains(&peer.ip());
-        let peer_ip = peer.ip().to_string();
-        let forwarded_for = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-            Some(previous) if trusted && !previous.trim().is_empty() => {
-                format!("{previous}, {peer_ip}")
+        // A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d`.
+        let peer_ip = peer.ip().to_canonical();
+        let trusted = self.config.trusted_proxies.contains(&peer_ip);
+        let peer_ip = peer_ip.to_string();
+        let mut forwarded_for = Vec::new();
+        if trusted {
+            // Several `X-Forwarded-For` lines are one comma-separated list (RFC 9110 5.3).
+            for previous in headers.get_all(&X_FORWARDED_FOR) {
+                let previous = previous.as_bytes().trim_ascii();
+                if !previous.is_empty() {
+                    forwarded_for.extend_from_slice(previous);
+                    forwarded_for.extend_from_slice(b", ");
+                }
             }
-            _ => peer_ip,
-        };
-        if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
-            headers.insert(X_FORWARDED_FOR, value);
         }
+        forwarded_for.extend_from_slice(peer_ip.as_bytes());
+        let forwarded_for = HeaderValue::from_bytes(&forwarded_for)
+            .or_else(|_| HeaderValue::from_str(&peer_ip))
+            .expect("an IP address is a valid header value");
+        headers.insert(X_FORWARDED_FOR, forwarded_for);
         if !(trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
             headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
         }
@@ -214,6 +260,15 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// What follows `own` at the start of `location` (compared without case), if `location` is
+/// `own` itself or `own` followed by a path, query or fragment.
+fn strip_own_url<'a>(location: &'a [u8], own: &[u8]) -> Option<&'a [u8]> {
+    let head = location.get(..own.len())?;
+    let rest = &location[own.len()..];
+    let at_boundary = matches!(rest.first(), None | Some(b'/' | b'?' | b'#'));
+    (head.eq_ignore_ascii_case(own) && at_boundary).then_some(rest)
+}
+
 /// Copies bytes both ways between the client's and the upstream's upgraded connections.
 async fn splice(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
     let (client, upstream) = match tokio::try_join!(client, upstream) {
@@ -262,6 +317,120 @@ mod tests {
         let mut left: Vec<_> = headers.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
         assert_eq!(left, ["content-type", "cookie"]);
+    }
+
+    fn passthrough(url: &str, host: Option<&str>, trusted: &[&str]) -> Passthrough {
+        let upstream = UpstreamConfig {
+            url: url.to_owned(),
+            connect_timeout: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(1),
+            max_concurrency: 4,
+            max_response_bytes: 1 << 20,
+        };
+        let config = PassthroughConfig {
+            enabled: true,
+            trusted_proxies: trusted.iter().map(|ip| ip.parse().unwrap()).collect(),
+            host: host.map(str::to_owned),
+        };
+        Passthrough::new(&upstream, config).unwrap()
+    }
+
+    #[test]
+    fn locations_naming_the_upstream_become_relative() {
+        let proxy = passthrough("http://127.0.0.1:8069", Some("erp.internal"), &[]);
+        for (location, expected) in [
+            ("http://127.0.0.1:8069/odoo", "/odoo"),
+            (
+                "HTTP://127.0.0.1:8069/web?redirect=%2F#x",
+                "/web?redirect=%2F#x",
+            ),
+            ("http://127.0.0.1:8069", "/"),
+            ("http://127.0.0.1:8069?a=1", "/?a=1"),
+            ("http://erp.internal/odoo", "/odoo"),
+            ("http://Erp.Internal/odoo", "/odoo"),
+            // Not the upstream: a longer port, another host, another scheme, relative.
+            ("http://127.0.0.1:80690/odoo", "http://127.0.0.1:80690/odoo"),
+            ("http://erp.internal.evil/x", "http://erp.internal.evil/x"),
+            ("https://127.0.0.1:8069/odoo", "https://127.0.0.1:8069/odoo"),
+            ("/web/login", "/web/login"),
+            ("http://example.com/", "http://example.com/"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::LOCATION, location.parse().unwrap());
+            proxy.rewrite_location(&mut headers);
+            assert_eq!(headers[header::LOCATION], expected, "{location}");
+        }
+    }
+
+    #[test]
+    fn a_base_path_is_part_of_the_upstream_url() {
+        let proxy = passthrough("http://10.0.0.5:8069/erp/", None, &[]);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::LOCATION,
+            "http://10.0.0.5:8069/erp/odoo".parse().unwrap(),
+        );
+        proxy.rewrite_location(&mut headers);
+        assert_eq!(headers[header::LOCATION], "/odoo");
+        headers.insert(
+            header::LOCATION,
+            "http://10.0.0.5:8069/other".parse().unwrap(),
+        );
+        proxy.rewrite_location(&mut headers);
+        assert_eq!(headers[header::LOCATION], "http://10.0.0.5:8069/other");
+    }
+
+    fn forwarded(proxy: &Passthrough, peer: &str, incoming: &[(&str, &str)]) -> Vec<String> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in incoming {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        proxy.add_forwarded(&mut headers, peer.parse().unwrap());
+        let mut lines: Vec<String> = headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    #[test]
+    fn forwarded_headers_are_replaced_for_clients_and_extended_for_trusted_proxies() {
+        let proxy = passthrough("http://127.0.0.1:8069", None, &["10.0.0.1"]);
+        let spoofed = [
+            ("host", "shop.example"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-for", "5.6.7.8"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil.example"),
+            ("forwarded", "for=1.2.3.4"),
+        ];
+        assert_eq!(
+            forwarded(&proxy, "192.0.2.7:5000", &spoofed),
+            [
+                "host: shop.example",
+                "x-forwarded-for: 192.0.2.7",
+                "x-forwarded-host: shop.example",
+                "x-forwarded-proto: http",
+            ]
+        );
+        assert_eq!(
+            forwarded(&proxy, "[::ffff:10.0.0.1]:5000", &spoofed),
+            [
+                "forwarded: for=1.2.3.4",
+                "host: shop.example",
+                "x-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.1",
+                "x-forwarded-host: evil.example",
+                "x-forwarded-proto: https",
+            ]
+        );
+        assert_eq!(
+            forwarded(&proxy, "10.0.0.1:5000", &[]),
+            ["x-forwarded-for: 10.0.0.1", "x-forwarded-proto: http"]
+        );
     }
 
     #[test]
