@@ -148,7 +148,15 @@ impl Passthrough {
                     "the ERP switched protocols unasked".to_owned(),
                 ));
             };
-            // `Connection` and `Upgrade` stay: the client needs them to switch too.
+            // The client needs `Connection: upgrade` and `Upgrade` to switch too; any other
+            // hop-by-hop header (say the ERP's `close`) concerns the ERP's connection only.
+            let protocol = response.headers().get(header::UPGRADE).cloned();
+            strip_hop_by_hop(response.headers_mut());
+            if let Some(protocol) = protocol {
+                let headers = response.headers_mut();
+                headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+                headers.insert(header::UPGRADE, protocol);
+            }
             let upstream_upgrade = hyper::upgrade::on(&mut response);
             tokio::spawn(splice(client_upgrade, upstream_upgrade));
             let (parts, _) = response.into_parts();

@@ -3,5 +3,6 @@
 
 mod api;
 mod demo;
+mod passthrough;
 mod support;
 mod xmlrpc;
