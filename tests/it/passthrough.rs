@@ -641,15 +641,30 @@ async fn websocket_messages_are_echoed_through_the_proxy() {
 
 #[tokio::test]
 async fn upstream_connections_are_reused_when_the_erp_keeps_alive() {
-    for (keep_alive, expected) in [(true, 1), (false, 12)] {
+    for (keep_alive, expected) in [(true, 1), (false, 18)] {
         let erp = erp(keep_alive).await;
         let relay = relay(erp.addr()).await;
         let stack = stack(erp, relay.addr, |_| {}).await;
         let http = client();
-        for _ in 0..12 {
+        for _ in 0..3 {
             let page = get(http.get(stack.url("/web/login"))).await;
             assert_eq!(page.status, StatusCode::OK);
             assert!(page.body.ends_with(b"</html>"));
+            // Bodies the server never reads (HEAD, length 0) leave the connection reusable.
+            let head = get(http.head(stack.url("/web/content/download?size=9"))).await;
+            assert_eq!(header(&head.headers, "content-length"), ["9"]);
+            let redirect = get(http.get(stack.url("/odoo"))).await;
+            assert_eq!(redirect.status, StatusCode::SEE_OTHER);
+            let download = get(http.get(stack.url("/web/content/download?size=300000"))).await;
+            assert!(download.body[..] == pattern(0..300_000)[..]);
+            let echo = get(http
+                .post(stack.url("/web/upload_echo"))
+                .body("x".repeat(1000)))
+            .await;
+            assert_eq!(echo.body, "x".repeat(1000));
+            let chunked = pattern_body(250_000);
+            let echo = get(http.put(stack.url("/web/upload_echo")).body(chunked)).await;
+            assert!(echo.body[..] == pattern(0..250_000)[..]);
         }
         assert_eq!(
             relay.connections.load(Ordering::SeqCst),
@@ -657,6 +672,48 @@ async fn upstream_connections_are_reused_when_the_erp_keeps_alive() {
             "keep_alive: {keep_alive}"
         );
     }
+}
+
+/// A scripted upstream: answers one request per connection with `ok`, keep-alive, then
+/// closes the connection; counts the connections.
+async fn one_request_per_connection() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the scripted upstream");
+    let addr = listener.local_addr().expect("a bound address");
+    let connections = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            accepted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read_u8().await {
+                        Ok(byte) => head.push(byte),
+                        Err(_) => return,
+                    }
+                }
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                let _ = stream.write_all(answer).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (addr, connections)
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_erp_closed_is_not_used_again() {
+    let (upstream, connections) = one_request_per_connection().await;
+    let stack = stack(erp(false).await, upstream, |_| {}).await;
+    let http = client();
+    for round in 1..=5 {
+        let answer = get(http.get(stack.url("/anything"))).await;
+        assert_eq!(answer.status, StatusCode::OK, "round {round}");
+        assert_eq!(answer.body, "ok");
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 5);
 }
 
 #[tokio::test]
@@ -693,4 +750,28 @@ async fn an_unreachable_erp_is_a_json_502() {
         "{}",
         answer.error().1
     );
+}
+
+#[tokio::test]
+async fn an_erp_that_does_not_answer_in_time_is_a_json_504() {
+    let silent = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a silent upstream");
+    let upstream = silent.local_addr().expect("an address");
+    // Accepts and reads, never answers.
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = silent.accept().await {
+            tokio::spawn(async move {
+                let mut sink = Vec::new();
+                let _ = stream.read_to_end(&mut sink).await;
+            });
+        }
+    });
+    let stack = stack(erp(false).await, upstream, |config| {
+        config.upstream.timeout = Duration::from_millis(300);
+    })
+    .await;
+    let answer = stack.send(stack.http.get(stack.url("/web/login"))).await;
+    assert_eq!(answer.status, 504);
+    assert_eq!(answer.error().0, "upstream_timeout");
 }

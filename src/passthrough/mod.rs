@@ -3,16 +3,19 @@
 //! headers are dropped as RFC 9110 section 7.6.1 says, `X-Forwarded-*` are added, a `Location`
 //! naming the upstream itself is made relative (nginx's `proxy_redirect default`), and
 //! WebSocket upgrades (Odoo's `/websocket` bus) are spliced both ways. It never reads a body.
+//! `upstream` owns the connections to the ERP.
+
+mod upstream;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 
 use crate::config::PassthroughConfig;
 use crate::error::{Error, Operation};
@@ -20,13 +23,14 @@ use crate::odoo::UpstreamConfig;
 use crate::odoo::UpstreamError;
 use crate::server::{Body, BoxError};
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+/// How long an idle upstream connection is kept for reuse.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Forwards requests to the upstream over pooled keep-alive connections.
 pub struct Passthrough {
-    client: Client<Connector, Body>,
-    scheme: http::uri::Scheme,
-    authority: http::uri::Authority,
+    pool: Arc<upstream::Pool>,
+    /// The upstream's `host:port`, the `Host` of a request that came without one.
+    authority: HeaderValue,
     /// A path prefix of the upstream URL (usually empty).
     base_path: String,
     /// How the upstream names itself in a `Location`, lowercased: `http://<upstream
@@ -68,19 +72,27 @@ impl Passthrough {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(std::time::Duration::from_secs(30))
-            .pool_max_idle_per_host(upstream.max_concurrency.max(1))
-            .build(connector);
+        let target = Uri::builder()
+            .scheme(scheme.clone())
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|e| format!("invalid upstream URL {:?}: {e}", upstream.url))?;
+        let pool = upstream::Pool::new(
+            connector,
+            target,
+            upstream.max_concurrency.max(1),
+            IDLE_TIMEOUT,
+        );
         let base_path = uri.path().trim_end_matches('/').to_owned();
         let own_urls = std::iter::once(authority.as_str())
             .chain(config.host.as_deref())
             .map(|host| format!("{scheme}://{host}{base_path}").to_ascii_lowercase())
             .collect();
         Ok(Passthrough {
-            client,
-            scheme,
-            authority,
+            pool: Arc::new(pool),
+            authority: HeaderValue::from_str(authority.as_str())
+                .map_err(|e| format!("invalid upstream URL {:?}: {e}", upstream.url))?,
             base_path,
             own_urls,
             config,
@@ -105,19 +117,19 @@ impl Passthrough {
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
         let (mut parts, body) = request.into_parts();
 
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        parts.uri = Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(format!("{}{path_and_query}", self.base_path))
-            .build()
-            .map_err(|e| {
-                UpstreamError::Unreachable(format!("cannot build the upstream URI: {e}"))
-            })?;
+        // Origin form (`/path?query`), under the upstream's base path.
+        if !self.base_path.is_empty() || parts.uri.scheme().is_some() {
+            let path_and_query = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            parts.uri = format!("{}{path_and_query}", self.base_path)
+                .parse()
+                .map_err(|e| {
+                    UpstreamError::Unreachable(format!("cannot build the upstream URI: {e}"))
+                })?;
+        }
         parts.version = http::Version::HTTP_11;
         strip_hop_by_hop(&mut parts.headers);
         if let Some(protocol) = &upgrade {
@@ -132,42 +144,48 @@ impl Passthrough {
                 parts.headers.insert(header::HOST, host);
             }
         }
+        if !parts.headers.contains_key(header::HOST) {
+            parts.headers.insert(header::HOST, self.authority.clone());
+        }
 
         let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
         let outgoing = Request::from_parts(parts, body);
-        let mut response =
-            match tokio::time::timeout(self.timeout, self.client.request(outgoing)).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(error)) => return Err(client_error(&error)),
-                Err(_) => return Err(UpstreamError::Timeout),
-            };
-
-        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            let Some(client_upgrade) = client_upgrade else {
-                return Err(UpstreamError::Unreadable(
-                    "the ERP switched protocols unasked".to_owned(),
-                ));
-            };
-            // The client needs `Connection: upgrade` and `Upgrade` to switch too; any other
-            // hop-by-hop header (say the ERP's `close`) concerns the ERP's connection only.
-            let protocol = response.headers().get(header::UPGRADE).cloned();
-            strip_hop_by_hop(response.headers_mut());
-            if let Some(protocol) = protocol {
-                let headers = response.headers_mut();
-                headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-                headers.insert(header::UPGRADE, protocol);
+        let Some(client_upgrade) = client_upgrade else {
+            let mut response = tokio::time::timeout(self.timeout, self.pool.send(outgoing))
+                .await
+                .map_err(|_| UpstreamError::Timeout)??;
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                return Err(switched_unasked());
             }
-            let upstream_upgrade = hyper::upgrade::on(&mut response);
-            tokio::spawn(splice(client_upgrade, upstream_upgrade));
-            let (parts, _) = response.into_parts();
-            return Ok(Response::from_parts(
-                parts,
-                crate::server::full(bytes::Bytes::new()),
-            ));
+            strip_hop_by_hop(response.headers_mut());
+            self.rewrite_location(response.headers_mut());
+            return Ok(response.map(upstream::Streamed::boxed));
+        };
+
+        let mut response = tokio::time::timeout(self.timeout, self.pool.send_upgrade(outgoing))
+            .await
+            .map_err(|_| UpstreamError::Timeout)??;
+        if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+            strip_hop_by_hop(response.headers_mut());
+            self.rewrite_location(response.headers_mut());
+            return Ok(response.map(|body| body.map_err(|e| -> BoxError { Box::new(e) }).boxed()));
         }
+        // The client needs `Connection: upgrade` and `Upgrade` to switch too; any other
+        // hop-by-hop header (say the ERP's `close`) concerns the ERP's connection only.
+        let protocol = response.headers().get(header::UPGRADE).cloned();
         strip_hop_by_hop(response.headers_mut());
-        self.rewrite_location(response.headers_mut());
-        Ok(response.map(|body| body.map_err(|e| -> BoxError { Box::new(e) }).boxed()))
+        if let Some(protocol) = protocol {
+            let headers = response.headers_mut();
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(header::UPGRADE, protocol);
+        }
+        let upstream_upgrade = hyper::upgrade::on(&mut response);
+        tokio::spawn(splice(client_upgrade, upstream_upgrade));
+        let (parts, _) = response.into_parts();
+        Ok(Response::from_parts(
+            parts,
+            crate::server::full(bytes::Bytes::new()),
+        ))
     }
 
     /// A `Location` that points at the upstream's own address (or at the configured `Host`)
@@ -293,16 +311,8 @@ async fn splice(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnU
     }
 }
 
-fn client_error(error: &hyper_util::client::legacy::Error) -> UpstreamError {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    if error.is_connect() {
-        UpstreamError::Unreachable(cause.to_string())
-    } else {
-        UpstreamError::Unreadable(format!("the ERP broke off: {cause}"))
-    }
+fn switched_unasked() -> UpstreamError {
+    UpstreamError::Unreadable("the ERP switched protocols unasked".to_owned())
 }
 
 #[cfg(test)]
