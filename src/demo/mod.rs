@@ -9,7 +9,8 @@
 //! (storage, computed fields, read format), `domain`, `matching` and `order` (search),
 //! `records` and `values` (create / write / unlink rules, value conversion), `methods` (model
 //! methods and argument binding), `faults` and `pyrepr` (Odoo's fault texts), `dispatch`
-//! (services, credentials, access rights), `server` (HTTP).
+//! (services, credentials, access rights), `server` (HTTP), `web` (the non-RPC routes
+//! pass-through is tested on).
 //!
 //! Credentials: [`DEMO_LOGIN`] / [`DEMO_PASSWORD`] (uid 2, all rights; [`DEMO_ADMIN_API_KEY`]
 //! also works as its password) and [`DEMO_USER_LOGIN`] / [`DEMO_USER_PASSWORD`] (uid 8: no
@@ -29,6 +30,7 @@ mod schema;
 mod seed;
 mod server;
 mod values;
+mod web;
 
 use std::fmt;
 use std::io;

@@ -57,10 +57,17 @@ pub(crate) async fn serve(
         let erp = Arc::clone(&erp);
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&erp), keep_alive, request));
+            let service = service_fn(move |request| {
+                let erp = Arc::clone(&erp);
+                super::web::serve_or(request, keep_alive, move |request| {
+                    handle(erp, keep_alive, request)
+                })
+            });
             let mut builder = http1::Builder::new();
             builder.keep_alive(keep_alive).title_case_headers(true);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}

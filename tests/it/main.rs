@@ -5,6 +5,7 @@ mod api;
 mod demo;
 mod hardening;
 mod odoo;
+mod passthrough;
 mod support;
 mod upstream_failures;
 mod xmlrpc;
