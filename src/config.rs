@@ -48,6 +48,8 @@ pub enum Command {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Server threads, each with its own runtime and listener; 0: one per core.
+    pub threads: usize,
     pub upstream: UpstreamConfig,
     pub tokens: TokensConfig,
     pub gate: GateConfig,
@@ -121,6 +123,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            threads: 0,
             upstream: UpstreamConfig {
                 url: "http://127.0.0.1:8069".into(),
                 connect_timeout: Duration::from_secs(5),
@@ -186,6 +189,7 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct ServerSection {
     listen: Option<SocketAddr>,
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -249,6 +253,14 @@ struct PassthroughSection {
 pub struct ConfigError(String);
 
 impl Config {
+    /// How many server threads to run: `threads`, or one per core when it is 0.
+    pub fn server_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     /// Reads the file named on the command line (or `./proxy.toml` when it exists), then
     /// applies the command-line overrides.
     pub fn load(cli: &Cli) -> Result<Config, ConfigError> {
@@ -286,6 +298,9 @@ impl Config {
 
         if let Some(listen) = file.server.listen {
             config.listen = listen;
+        }
+        if let Some(threads) = file.server.threads {
+            config.threads = threads;
         }
 
         let up = file.upstream;

@@ -28,7 +28,10 @@ pub mod tokens;
 pub mod xmlrpc;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+
+use tokio::sync::watch;
 
 /// Serves the proxy with `config` on `listener` until `shutdown` resolves.
 pub async fn run(
@@ -42,5 +45,79 @@ pub async fn run(
         .spawn_sweeper(std::time::Duration::from_secs(30));
     server::serve(state, listener, shutdown).await;
     sweeper.abort();
+    Ok(())
+}
+
+/// Serves the proxy on `threads` threads, each running a single-threaded tokio runtime with its
+/// own `SO_REUSEPORT` listener on `config.listen` and its own upstream connection pools, so that
+/// a connection stays on the thread that accepted it (nginx's worker model: no cross-thread
+/// wake-ups on the hot path). The token store, caches and login limiter are shared. `ready`
+/// gets the bound address once every thread listens. Returns once `shutdown` turns true and
+/// every thread has drained its connections.
+pub fn run_per_core(
+    config: config::Config,
+    threads: usize,
+    shutdown: watch::Receiver<bool>,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    let first = api::AppState::new(config)?;
+    let mut states = Vec::with_capacity(threads.max(1));
+    for _ in 1..threads.max(1) {
+        states.push(first.for_another_thread()?);
+    }
+    states.insert(0, first);
+
+    let mut addr = states[0].config.listen;
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
+    let mut workers = Vec::with_capacity(states.len());
+    for (index, state) in states.into_iter().enumerate() {
+        let bound = bound_tx.clone();
+        let mut stop = shutdown.clone();
+        let worker = std::thread::Builder::new()
+            .name(format!("proxy-{index}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => return drop(bound.send(Err(format!("cannot start a runtime: {e}")))),
+                };
+                runtime.block_on(async move {
+                    let listener = match server::reuse_port_listener(addr) {
+                        Ok(listener) => listener,
+                        Err(e) => {
+                            return drop(bound.send(Err(format!("cannot listen on {addr}: {e}"))))
+                        }
+                    };
+                    let _ = bound.send(listener.local_addr().map_err(|e| e.to_string()));
+                    let state = Arc::new(state);
+                    let sweeper = (index == 0).then(|| {
+                        state
+                            .tokens
+                            .spawn_sweeper(std::time::Duration::from_secs(30))
+                    });
+                    let stopped = async move {
+                        let _ = stop.wait_for(|&stop| stop).await;
+                    };
+                    server::serve(state, listener, stopped).await;
+                    if let Some(sweeper) = sweeper {
+                        sweeper.abort();
+                    }
+                });
+            })
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        workers.push(worker);
+        // The first thread picks the port (when it is 0); the others bind the same one.
+        addr = bound_rx
+            .recv()
+            .map_err(|_| "a server thread stopped before it listened".to_owned())??;
+    }
+    ready(addr);
+    for worker in workers {
+        if worker.join().is_err() {
+            return Err("a server thread panicked".into());
+        }
+    }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The `odoo-rest-proxy` binary: parse the command line, load the config, set up logging,
-//! bind, and call [`odoo_rest_proxy::run`]. Nothing else lives here.
+//! and call [`odoo_rest_proxy::run_per_core`] (or serve the demo ERP). Nothing else lives here.
 
 use std::process::ExitCode;
 
@@ -13,8 +13,7 @@ use tokio::net::TcpListener;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -24,24 +23,48 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let mut config = match Config::load(&cli) {
+    let config = match Config::load(&cli) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("odoo-rest-proxy: {error}");
             return ExitCode::from(2);
         }
     };
+    match serve(cli.command, config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("odoo-rest-proxy: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
+    // The signal handlers, and the demo ERP when there is one, live on this runtime; the proxy
+    // runs on its own threads (`run_per_core`).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(if matches!(command, Some(Command::DemoErp { .. })) {
+            config.server_threads()
+        } else {
+            1
+        })
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let shutdown = {
+        let _context = runtime.enter();
+        shutdown_signal()
+    };
     let bind = |addr| async move {
         TcpListener::bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))
     };
-    let result = async {
-        // The demo ERP serves for as long as this handle lives.
-        let _demo_erp = match cli.command {
-            None => None,
-            Some(Command::DemoErp { keep_alive }) => {
-                let shutdown = shutdown_signal();
+    // The demo ERP serves for as long as this handle lives.
+    let _demo_erp = match command {
+        None => None,
+        Some(Command::DemoErp { keep_alive }) => {
+            return runtime.block_on(async {
                 let listener = bind(config.listen).await?;
                 let erp = demo::spawn(listener, DemoConfig { keep_alive })
                     .await
@@ -57,44 +80,41 @@ async fn main() -> ExitCode {
                     demo::DEMO_PASSWORD
                 );
                 shutdown.await;
-                return Ok(());
-            }
-            Some(Command::Demo) => {
-                let erp_listener = bind("127.0.0.1:0".parse().expect("a valid address")).await?;
-                let erp = demo::spawn(erp_listener, DemoConfig { keep_alive: true })
-                    .await
-                    .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
-                config.upstream.url = format!("http://{}", erp.addr());
-                println!(
-                    "demo ERP (XML-RPC, callable directly): http://{}/xmlrpc/2/object",
-                    erp.addr()
-                );
-                println!(
-                    "log in with: db={} username={} password={}",
-                    demo::DEMO_DB,
-                    demo::DEMO_LOGIN,
-                    demo::DEMO_PASSWORD
-                );
-                Some(erp)
-            }
-        };
-        let shutdown = shutdown_signal();
-        let listener = bind(config.listen).await?;
-        println!(
-            "odoo-rest-proxy listening on http://{}",
-            listener.local_addr().map_err(|e| e.to_string())?
-        );
-        tracing::info!(upstream = %without_userinfo(&config.upstream.url), "serving");
-        odoo_rest_proxy::run(config, listener, shutdown).await
-    }
-    .await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("odoo-rest-proxy: {error}");
-            ExitCode::FAILURE
+                Ok(())
+            });
         }
-    }
+        Some(Command::Demo) => {
+            let erp = runtime.block_on(async {
+                let listener = bind("127.0.0.1:0".parse().expect("a valid address")).await?;
+                demo::spawn(listener, DemoConfig { keep_alive: true })
+                    .await
+                    .map_err(|e| format!("cannot start the demo ERP: {e}"))
+            })?;
+            config.upstream.url = format!("http://{}", erp.addr());
+            println!(
+                "demo ERP (XML-RPC, callable directly): http://{}/xmlrpc/2/object",
+                erp.addr()
+            );
+            println!(
+                "log in with: db={} username={} password={}",
+                demo::DEMO_DB,
+                demo::DEMO_LOGIN,
+                demo::DEMO_PASSWORD
+            );
+            Some(erp)
+        }
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    runtime.spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let upstream = without_userinfo(&config.upstream.url);
+    let threads = config.server_threads();
+    odoo_rest_proxy::run_per_core(config, threads, stopped, |addr| {
+        println!("odoo-rest-proxy listening on http://{addr}");
+        tracing::info!(%upstream, threads, "serving");
+    })
 }
 
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers at once, so that a signal arriving

@@ -186,22 +186,21 @@ impl OdooClient {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err("the upstream URL must start with http:// or https://".into());
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(config.max_concurrency.max(1))
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(OdooClient {
-            http,
+            http: http_client(config)?,
             common_url: endpoint(base, "common")?,
             object_url: endpoint(base, "object")?,
             slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             max_response_bytes: config.max_response_bytes,
+        })
+    }
+
+    /// The same client with a connection pool of its own, for another thread's runtime; the
+    /// cap on concurrent calls stays shared.
+    pub fn with_own_pool(&self, config: &UpstreamConfig) -> Result<OdooClient, String> {
+        Ok(OdooClient {
+            http: http_client(config)?,
+            ..self.clone()
         })
     }
 
@@ -318,6 +317,19 @@ impl OdooClient {
         }
         Ok(bytes)
     }
+}
+
+fn http_client(config: &UpstreamConfig) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(config.max_concurrency.max(1))
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 /// `{base}/xmlrpc/2/{service}`, parsed once rather than on every call.

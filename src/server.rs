@@ -41,6 +41,21 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
+/// A listener with `SO_REUSEPORT` (on Unix), so that several threads can each accept on the
+/// same address and the kernel spreads connections between them.
+pub fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
 /// Serves `listener` until `shutdown` resolves, then stops accepting and waits (at most the
 /// configured grace period) for requests in flight.
 pub async fn serve(

@@ -33,13 +33,13 @@ pub struct AppState {
     pub config: Config,
     pub odoo: OdooClient,
     pub tokens: Arc<TokenStore>,
-    pub gate: Gate,
+    pub gate: Arc<Gate>,
     /// `fields_get` per (database, model), for coercing form values.
-    pub fields: TtlCache<Map<String, Value>>,
+    pub fields: Arc<TtlCache<Map<String, Value>>>,
     /// Where requests outside `/api` go; `None` when pass-through is off.
     pub passthrough: Option<Passthrough>,
     /// Failed logins per client address and per login.
-    pub logins: LoginLimiter,
+    pub logins: Arc<LoginLimiter>,
 }
 
 impl AppState {
@@ -59,12 +59,39 @@ impl AppState {
         };
         Ok(AppState {
             passthrough,
-            logins: LoginLimiter::new(config.limits.login_attempts, config.limits.login_window),
-            gate: Gate::new(config.gate.clone()),
-            fields: TtlCache::new(config.gate.cache_ttl),
+            logins: Arc::new(LoginLimiter::new(
+                config.limits.login_attempts,
+                config.limits.login_window,
+            )),
+            gate: Arc::new(Gate::new(config.gate.clone())),
+            fields: Arc::new(TtlCache::new(config.gate.cache_ttl)),
             odoo,
             tokens,
             config,
+        })
+    }
+}
+
+impl AppState {
+    /// The state for another thread's runtime: the same tokens, caches and limiter, with
+    /// upstream connection pools of its own (a connection belongs to the runtime that opened it).
+    pub fn for_another_thread(&self) -> Result<AppState, String> {
+        let config = &self.config;
+        let passthrough = match config.passthrough.enabled {
+            true => Some(Passthrough::new(
+                &config.upstream,
+                config.passthrough.clone(),
+            )?),
+            false => None,
+        };
+        Ok(AppState {
+            config: config.clone(),
+            odoo: self.odoo.with_own_pool(&config.upstream)?,
+            tokens: Arc::clone(&self.tokens),
+            gate: Arc::clone(&self.gate),
+            fields: Arc::clone(&self.fields),
+            passthrough,
+            logins: Arc::clone(&self.logins),
         })
     }
 }

@@ -2,8 +2,9 @@
 //! Odoo 18 with the `contacts` app (the recorded transcripts in tests/fixtures/odoo18/ are its
 //! reference). It is the upstream of the tests, the benchmarks and `odoo-rest-proxy demo`.
 //! It keeps its data in memory, is seeded identically on every start, and never persists
-//! anything. It serves only `/xmlrpc/2/...`: no legacy `/xmlrpc/<service>` (string fault
-//! codes), no JSON-RPC, no web client; images are empty.
+//! anything. It serves `/xmlrpc/2/...` and a few web routes for pass-through tests (a login page
+//! with a session cookie, a download, an upload echo, a WebSocket echo); no legacy
+//! `/xmlrpc/<service>` (string fault codes), no JSON-RPC, no real web client; images are empty.
 //!
 //! Codemap: `schema` and `models` (models and fields), `seed` (the dataset), `data`
 //! (storage, computed fields, read format), `domain`, `matching` and `order` (search),

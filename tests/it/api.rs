@@ -663,3 +663,53 @@ async fn unknown_routes_and_methods() {
         .await;
     assert_eq!(deep.status, 404);
 }
+
+#[test]
+fn run_per_core_serves_on_every_thread_and_stops() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let erp = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        demo::spawn(listener, demo::DemoConfig { keep_alive: true })
+            .await
+            .unwrap()
+    });
+    let mut config = odoo_rest_proxy::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    config.upstream.url = erp.url();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        odoo_rest_proxy::run_per_core(config, 2, stopped, |addr| addr_tx.send(addr).unwrap())
+    });
+    let addr = addr_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    runtime.block_on(async {
+        // Fresh connections, so that the kernel spreads them over both listeners.
+        for _ in 0..8 {
+            let http = reqwest::Client::new();
+            let form = [("username", "admin"), ("password", "admin"), ("db", "demo")];
+            let answer = http
+                .post(format!("http://{addr}/api/auth/get_tokens"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200);
+            let token: serde_json::Value = answer.json().await.unwrap();
+            let token = token["access_token"].as_str().unwrap().to_owned();
+            // A token issued on one thread works on any other: the store is shared.
+            let read = reqwest::Client::new()
+                .get(format!("http://{addr}/api/res.partner/1"))
+                .header("access_token", token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(read.status(), 200);
+        }
+    });
+    stop.send(true).unwrap();
+    server.join().unwrap().unwrap();
+}
