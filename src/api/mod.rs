@@ -44,56 +44,46 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config) -> Result<AppState, String> {
-        let odoo = OdooClient::new(&config.upstream)?;
-        let tokens = Arc::new(TokenStore::new(TokenLimits {
-            ttl: config.tokens.ttl,
-            max_tokens: config.tokens.max_tokens,
-            max_per_user: config.tokens.max_per_user,
-        }));
-        let passthrough = match config.passthrough.enabled {
-            true => Some(Passthrough::new(
-                &config.upstream,
-                config.passthrough.clone(),
-            )?),
-            false => None,
-        };
         Ok(AppState {
-            passthrough,
+            odoo: OdooClient::new(&config.upstream)?,
+            passthrough: passthrough(&config)?,
+            tokens: Arc::new(TokenStore::new(TokenLimits {
+                ttl: config.tokens.ttl,
+                max_tokens: config.tokens.max_tokens,
+                max_per_user: config.tokens.max_per_user,
+            })),
             logins: Arc::new(LoginLimiter::new(
                 config.limits.login_attempts,
                 config.limits.login_window,
             )),
             gate: Arc::new(Gate::new(config.gate.clone())),
             fields: Arc::new(TtlCache::new(config.gate.cache_ttl)),
-            odoo,
-            tokens,
             config,
+        })
+    }
+
+    /// The state for another thread's runtime: the same tokens, caches and limiter, with
+    /// upstream connection pools of its own (a connection belongs to the runtime that opened it).
+    pub fn for_another_thread(&self) -> Result<AppState, String> {
+        Ok(AppState {
+            odoo: self.odoo.with_own_pool(&self.config.upstream)?,
+            passthrough: passthrough(&self.config)?,
+            tokens: Arc::clone(&self.tokens),
+            logins: Arc::clone(&self.logins),
+            gate: Arc::clone(&self.gate),
+            fields: Arc::clone(&self.fields),
+            config: self.config.clone(),
         })
     }
 }
 
-impl AppState {
-    /// The state for another thread's runtime: the same tokens, caches and limiter, with
-    /// upstream connection pools of its own (a connection belongs to the runtime that opened it).
-    pub fn for_another_thread(&self) -> Result<AppState, String> {
-        let config = &self.config;
-        let passthrough = match config.passthrough.enabled {
-            true => Some(Passthrough::new(
-                &config.upstream,
-                config.passthrough.clone(),
-            )?),
-            false => None,
-        };
-        Ok(AppState {
-            config: config.clone(),
-            odoo: self.odoo.with_own_pool(&config.upstream)?,
-            tokens: Arc::clone(&self.tokens),
-            gate: Arc::clone(&self.gate),
-            fields: Arc::clone(&self.fields),
-            passthrough,
-            logins: Arc::clone(&self.logins),
-        })
-    }
+/// Pass-through with a connection pool of its own, or `None` when it is off.
+fn passthrough(config: &Config) -> Result<Option<Passthrough>, String> {
+    config
+        .passthrough
+        .enabled
+        .then(|| Passthrough::new(&config.upstream, config.passthrough.clone()))
+        .transpose()
 }
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
