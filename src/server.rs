@@ -24,7 +24,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use crate::api::{self, AppState};
 use crate::error::Error;
@@ -64,7 +64,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let limits = &state.config.limits;
-    let connections = Arc::new(Semaphore::new(limits.max_connections));
     // Every connection task holds a sender; when the last one is dropped, `open_rx` closes.
     let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -89,7 +88,7 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
-            permit = Arc::clone(&connections).acquire_owned() => permit.expect("the semaphore is never closed"),
+            permit = Arc::clone(&state.connections).acquire_owned() => permit.expect("the semaphore is never closed"),
             () = &mut shutdown => break,
         };
         let (stream, peer) = tokio::select! {

@@ -40,6 +40,8 @@ pub struct AppState {
     pub passthrough: Option<Passthrough>,
     /// Failed logins per client address and per login.
     pub logins: Arc<LoginLimiter>,
+    /// Open client connections, capped by `[limits] max_connections` across all threads.
+    pub connections: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             )),
             gate: Arc::new(Gate::new(config.gate.clone())),
             fields: Arc::new(TtlCache::new(config.gate.cache_ttl)),
+            connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
             config,
         })
     }
@@ -72,6 +75,7 @@ impl AppState {
             logins: Arc::clone(&self.logins),
             gate: Arc::clone(&self.gate),
             fields: Arc::clone(&self.fields),
+            connections: Arc::clone(&self.connections),
             config: self.config.clone(),
         })
     }
