@@ -530,8 +530,6 @@ struct Parser<'a> {
     /// Character data of the innermost element, and where it starts.
     content: Text<'a>,
     content_offset: usize,
-    /// The typed value just closed, until its `</value>`.
-    typed: Option<Value>,
     /// Items of the open arrays and params, innermost last.
     items: Vec<Value>,
     /// Members of the open structs, innermost last.
@@ -558,7 +556,6 @@ impl<'a> Parser<'a> {
             depth: 0,
             content: Text::Empty,
             content_offset: 0,
-            typed: None,
             items: Vec::new(),
             members: Vec::new(),
             method: String::new(),
@@ -729,13 +726,10 @@ impl<'a> Parser<'a> {
                 Err(error) => return Err(self.xml_error(error)),
             };
             match event {
-                Event::Start(tag) => {
+                Event::Start(tag) | Event::Empty(tag) => {
                     let offset = self.offset_of(tag).saturating_sub(1);
-                    self.start(tag.name().into_inner(), false, offset)?;
-                }
-                Event::Empty(tag) => {
-                    let offset = self.offset_of(tag).saturating_sub(1);
-                    self.start(tag.name().into_inner(), true, offset)?;
+                    let empty = matches!(event, Event::Empty(_));
+                    self.start(tag.name().into_inner(), empty, offset)?;
                 }
                 Event::End(tag) => {
                     let offset = self.offset_of(tag).saturating_sub(2);
@@ -977,8 +971,7 @@ impl<'a> Parser<'a> {
                 Type::Struct => Value::Object(Map::new()),
                 _ => self.scalar(kind, Cow::Borrowed(""), offset)?,
             };
-            self.typed = Some(value);
-            return Ok(());
+            return self.deliver_typed(value);
         }
         match kind {
             Type::Array => {
@@ -1022,6 +1015,16 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// Hands the typed value of the innermost `<value>` to the element that holds it; the
+    /// `<value>` stays open for its end tag.
+    #[inline(always)]
+    fn deliver_typed(&mut self, value: Value) -> Result<(), DecodeError> {
+        self.stack.pop();
+        self.deliver(value)?;
+        self.stack.push(Frame::Value { typed: true });
+        Ok(())
+    }
+
     /// An end tag at `offset` (quick-xml has checked that it closes the innermost element).
     #[inline]
     fn end(&mut self, offset: usize) -> Result<(), DecodeError> {
@@ -1031,26 +1034,25 @@ impl<'a> Parser<'a> {
         match frame {
             Frame::Scalar(kind) => {
                 let (text, text_offset) = self.take_content(offset);
-                self.typed = Some(self.scalar(kind, text, text_offset)?);
+                let value = self.scalar(kind, text, text_offset)?;
+                self.deliver_typed(value)?;
             }
-            Frame::Value { typed } => {
-                let value = if typed {
-                    self.typed.take().unwrap_or_default()
-                } else {
-                    Value::String(self.take_content(offset).0.into_owned())
-                };
+            // Its typed value was handed over when it closed.
+            Frame::Value { typed: true } => {}
+            Frame::Value { typed: false } => {
+                let value = Value::String(self.take_content(offset).0.into_owned());
                 self.deliver(value)?;
             }
             Frame::Array { mark, .. } => {
                 self.depth -= 1;
                 let items: Vec<Value> = self.items.drain(mark..).collect();
-                self.typed = Some(Value::Array(items));
+                self.deliver_typed(Value::Array(items))?;
             }
             Frame::Data => {}
             Frame::Struct { mark } => {
                 self.depth -= 1;
                 let members: Map<String, Value> = self.members.drain(mark..).collect();
-                self.typed = Some(Value::Object(members));
+                self.deliver_typed(Value::Object(members))?;
             }
             Frame::Name => {
                 let name = self.take_content(offset).0.into_owned();
