@@ -56,12 +56,34 @@ pub fn decode_call(input: &[u8]) -> Result<(String, Vec<Value>), DecodeError> {
 /// escaped, and a carriage return in a string is sent as `&#13;` (an XML parser would read a
 /// raw one as a line feed).
 pub fn encode_call(out: &mut Vec<u8>, method: &str, params: &[Value]) {
+    write_call(out, method, params.iter().map(Param::Value));
+}
+
+/// One param of [`encode_call_params`]: a string or an int the caller holds (so that it need
+/// not be copied into a `Value` first), or any value.
+#[derive(Debug, Clone, Copy)]
+pub enum Param<'a> {
+    Str(&'a str),
+    Int(i64),
+    Value(&'a Value),
+}
+
+/// [`encode_call`] for params held as [`Param`]s: the same bytes, no `Value` built.
+pub fn encode_call_params(out: &mut Vec<u8>, method: &str, params: &[Param<'_>]) {
+    write_call(out, method, params.iter().copied());
+}
+
+fn write_call<'a>(out: &mut Vec<u8>, method: &str, params: impl Iterator<Item = Param<'a>>) {
     out.extend_from_slice(b"<?xml version='1.0'?>\n<methodCall>\n<methodName>");
     write_escaped(out, method);
     out.extend_from_slice(b"</methodName>\n<params>\n");
     for param in params {
         out.extend_from_slice(b"<param>\n");
-        write_value(out, param);
+        match param {
+            Param::Str(text) => write_string(out, text),
+            Param::Int(int) => write_int(out, int),
+            Param::Value(value) => write_value(out, value),
+        }
         out.extend_from_slice(b"</param>\n");
     }
     out.extend_from_slice(b"</params>\n</methodCall>\n");
@@ -145,12 +167,31 @@ fn write_int(out: &mut Vec<u8>, int: i64) {
     } else {
         b"<value><int>"
     });
-    out.extend_from_slice(int.to_string().as_bytes());
+    write_decimal(out, int);
     out.extend_from_slice(if wide {
         b"</i8></value>\n"
     } else {
         b"</int></value>\n"
     });
+}
+
+/// An integer in decimal, without a temporary `String`.
+fn write_decimal(out: &mut Vec<u8>, int: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = int.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if int < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
 fn write_string(out: &mut Vec<u8>, text: &str) {
@@ -1135,4 +1176,44 @@ fn parse_double(text: &str) -> Result<Value, String> {
     Number::from_f64(float)
         .map(Value::Number)
         .ok_or_else(|| "non-finite double".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn borrowed_params_encode_as_their_values() {
+        let args = json!([[["id", "=", 1]]]);
+        let kwargs = json!({"fields": ["name"], "limit": 80});
+        for int in [0, 7, -7, i64::from(i32::MAX) + 1, i64::MIN, i64::MAX] {
+            let mut borrowed = Vec::new();
+            encode_call_params(
+                &mut borrowed,
+                "execute_kw",
+                &[
+                    Param::Str("db & <co>\r"),
+                    Param::Int(int),
+                    Param::Value(&args),
+                    Param::Value(&kwargs),
+                ],
+            );
+            let mut owned = Vec::new();
+            encode_call(
+                &mut owned,
+                "execute_kw",
+                &[
+                    json!("db & <co>\r"),
+                    json!(int),
+                    args.clone(),
+                    kwargs.clone(),
+                ],
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&borrowed),
+                String::from_utf8_lossy(&owned)
+            );
+        }
+    }
 }
