@@ -2,17 +2,18 @@
 //! It does no I/O. Encoding follows CPython's `xmlrpc.client` (the marshaller Odoo uses);
 //! decoding accepts everything that `xmlrpc.client.loads` accepts.
 //!
-//! The decoder is a single streaming pass over the bytes, written for the small XML subset that
-//! XML-RPC uses (elements, attributes that it ignores, character data, entity and character
-//! references, CDATA, comments, processing instructions, a DOCTYPE without internal subset).
-//! Text that needs no unescaping is borrowed from the input; array items and struct members
-//! are collected on two scratch stacks and moved into exactly-sized `Vec`s and `Map`s.
-//! It does not check that characters are allowed by XML 1.0, and it refuses what is not
-//! XML-RPC (unknown value types, text between structural elements), where Python would
-//! sometimes silently ignore it.
+//! The decoder is one pass over quick-xml events, which does the XML tokenizing (tags,
+//! references, CDATA, comments, processing instructions, DOCTYPE, end tag matching, malformed
+//! input). A small stack of open elements says what may come next. Text that needs no
+//! unescaping is borrowed from the input; array items and struct members are collected on two
+//! scratch stacks and moved into exactly-sized `Vec`s and `Map`s. It does not check that
+//! characters are allowed by XML 1.0, and it refuses what is not XML-RPC (unknown value types,
+//! text between structural elements), where Python would sometimes silently ignore it.
 
 use std::borrow::Cow;
 
+use quick_xml::events::{BytesRef, Event};
+use quick_xml::Reader;
 use serde_json::{Map, Number, Value};
 
 /// The `faultCode` of a fault: an int on `/xmlrpc/2/...`, a string on the legacy endpoints.
@@ -42,12 +43,24 @@ pub const MAX_DEPTH: usize = 256;
 
 /// Decodes a `methodResponse` into its single param, or into a fault.
 pub fn decode_response(input: &[u8]) -> Result<Result<Value, Fault>, DecodeError> {
-    with_document(input, b"methodResponse", |parser| parser.method_response())
+    match decode(input, Root::Response)? {
+        Decoded::Response(response) => Ok(response),
+        Decoded::Call(..) => Err(DecodeError {
+            offset: 0,
+            message: "not a methodResponse".to_owned(),
+        }),
+    }
 }
 
 /// Decodes a `methodCall` into its method name and params (used by the demo ERP).
 pub fn decode_call(input: &[u8]) -> Result<(String, Vec<Value>), DecodeError> {
-    with_document(input, b"methodCall", |parser| parser.method_call())
+    match decode(input, Root::Call)? {
+        Decoded::Call(method, params) => Ok((method, params)),
+        Decoded::Response(_) => Err(DecodeError {
+            offset: 0,
+            message: "not a methodCall".to_owned(),
+        }),
+    }
 }
 
 /// Appends a `methodCall` to `out`, as Python's `xmlrpc.client.dumps(params, method)` does.
@@ -272,36 +285,39 @@ fn write_python_float(out: &mut Vec<u8>, float: f64) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------------
 // Decoding
 
-/// Checks the encoding and prolog, runs `body` on the root element, checks the epilogue.
-fn with_document<T>(
-    input: &[u8],
-    root: &[u8],
-    body: fn(&mut Parser<'_>) -> Result<T, DecodeError>,
-) -> Result<T, DecodeError> {
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What a document decoded to.
+enum Decoded {
+    Response(Result<Value, Fault>),
+    Call(String, Vec<Value>),
+}
+
+/// Checks the encoding, then decodes the document whose root is `root`.
+fn decode(input: &[u8], root: Root) -> Result<Decoded, DecodeError> {
     match declared_encoding(input)? {
         Encoding::Utf8 => {
             let text = std::str::from_utf8(input).map_err(|error| DecodeError {
                 offset: error.valid_up_to(),
                 message: "invalid UTF-8".to_owned(),
             })?;
-            Parser::new(text).document(root, body)
+            Parser::new(text).document(root)
         }
         Encoding::Latin1 => {
             // Every Latin-1 byte is the code point of the same number.
             let text: String = input.iter().map(|&byte| char::from(byte)).collect();
-            Parser::new(&text)
-                .document(root, body)
-                .map_err(|mut error| {
-                    // Back to an offset in the input: count the characters before it.
-                    let before = text
-                        .as_bytes()
-                        .get(..error.offset)
-                        .unwrap_or(text.as_bytes());
-                    error.offset = before.iter().filter(|&&b| b & 0xC0 != 0x80).count();
-                    error
-                })
+            Parser::new(&text).document(root).map_err(|mut error| {
+                // Back to an offset in the input: count the characters before it.
+                let before = text
+                    .as_bytes()
+                    .get(..error.offset)
+                    .unwrap_or(text.as_bytes());
+                error.offset = before.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+                error
+            })
         }
     }
 }
@@ -311,55 +327,36 @@ enum Encoding {
     Latin1,
 }
 
-/// The encoding named by the XML declaration, if any (UTF-8 without one).
+/// The encoding named by the XML declaration, if any (UTF-8 without one). A declaration that
+/// quick-xml cannot read is left for the parse to report.
 fn declared_encoding(input: &[u8]) -> Result<Encoding, DecodeError> {
-    let start = if input.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let rest = input.get(start..).unwrap_or_default();
-    if !(rest.starts_with(b"<?xml") && rest.get(5).is_some_and(|&b| is_space(b))) {
+    let start = if input.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut reader = Reader::from_reader(input.get(start..).unwrap_or_default());
+    let Ok(Event::Decl(declaration)) = reader.read_event() else {
         return Ok(Encoding::Utf8);
-    }
-    let Some(end) = memchr::memmem::find(rest, b"?>") else {
-        return Err(DecodeError {
-            offset: input.len(),
-            message: "unterminated XML declaration".to_owned(),
-        });
     };
-    let Some(name) = pseudo_attribute(rest.get(..end).unwrap_or_default(), b"encoding") else {
-        return Ok(Encoding::Utf8);
+    let name = match declaration.encoding() {
+        None => return Ok(Encoding::Utf8),
+        Some(Ok(name)) => name,
+        Some(Err(_)) => {
+            return Err(DecodeError {
+                offset: start,
+                message: "malformed XML declaration".to_owned(),
+            })
+        }
     };
     match name.to_ascii_lowercase().as_slice() {
         b"utf-8" | b"utf8" | b"us-ascii" | b"ascii" => Ok(Encoding::Utf8),
         b"iso-8859-1" | b"latin-1" | b"latin1" | b"iso8859-1" => Ok(Encoding::Latin1),
         _ => Err(DecodeError {
             offset: start,
-            message: format!("unsupported encoding {:?}", show(name)),
+            message: format!("unsupported encoding {:?}", show(&name)),
         }),
     }
 }
 
-/// A tag just read: `<name ...>`, `<name .../>` or `</name>`.
-struct Tag<'a> {
-    kind: TagKind,
-    /// The name as written, with its namespace prefix if any.
-    qualified: &'a [u8],
-    /// The name without namespace prefix: what XML-RPC dispatches on (as Python does).
-    local: &'a [u8],
-    offset: usize,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TagKind {
-    Start,
-    Empty,
-    End,
-}
-
 /// The value types, by the local name of their element.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Type {
     String,
     Int,
@@ -387,20 +384,12 @@ fn type_of(local: &[u8]) -> Option<Type> {
     })
 }
 
-struct Parser<'a> {
-    /// The document, known to be UTF-8; `input` is the same as bytes.
-    text: &'a str,
-    input: &'a [u8],
-    pos: usize,
-    depth: usize,
-    /// Items of the arrays being decoded, innermost last.
-    items: Vec<Value>,
-    /// Members of the structs being decoded, innermost last.
-    members: Vec<(String, Value)>,
-}
-
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn is_space_char(ch: char) -> bool {
+    matches!(ch, ' ' | '\t' | '\r' | '\n')
 }
 
 fn show(name: &[u8]) -> String {
@@ -413,29 +402,206 @@ fn same(left: &[u8], right: &[u8]) -> bool {
     left.len() == right.len() && left.iter().zip(right).all(|(a, b)| a == b)
 }
 
-/// The index of the first `<`, `&` or `\r`: the bytes that end plain character data.
+/// The name without its namespace prefix: what XML-RPC dispatches on (as Python does).
+fn local_of(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|&b| b == b':') {
+        Some(colon) => name.get(colon + 1..).unwrap_or_default(),
+        None => name,
+    }
+}
+
+/// Whether a tag's name is `local`, with or without a namespace prefix.
 #[inline]
-fn find_markup(bytes: &[u8]) -> Option<usize> {
-    // Most texts are short: a plain loop beats setting up the vectorised search.
-    const SHORT: usize = 24;
-    for (index, &byte) in bytes.iter().take(SHORT).enumerate() {
-        if byte == b'<' || byte == b'&' || byte == b'\r' {
-            return Some(index);
+fn named(name: &[u8], local: &[u8]) -> bool {
+    same(name, local) || same(local_of(name), local)
+}
+
+/// Appends `text` with its line ends read as XML reads them: `\r\n` and a lone `\r` as `\n`.
+fn push_normalized(out: &mut String, text: &str) {
+    let mut lines = text.split('\r');
+    out.push_str(lines.next().unwrap_or_default());
+    for line in lines {
+        out.push('\n');
+        out.push_str(line.strip_prefix('\n').unwrap_or(line));
+    }
+}
+
+/// The document element being decoded.
+#[derive(Clone, Copy)]
+enum Root {
+    Response,
+    Call,
+}
+
+/// An open element of the document and what may come next in it. Containers and params
+/// remember where their items or members start on the scratch stacks.
+#[derive(Clone, Copy)]
+enum Frame {
+    /// `<methodResponse>`: `<params>` or `<fault>`, then its end (`done`).
+    Response {
+        done: bool,
+    },
+    /// `<methodCall>`: `<methodName>`, then `<params>` or its end, then its end.
+    Call {
+        stage: CallStage,
+    },
+    MethodName,
+    /// `<params>` starting at `offset`; its values go on `items` from `mark`.
+    Params {
+        mark: usize,
+        offset: usize,
+    },
+    /// `<param>`: one `<value>` (`done` once read), then its end.
+    Param {
+        done: bool,
+    },
+    /// `<fault>`: one `<value>` (starting at `offset`), then its end.
+    Fault {
+        done: bool,
+        offset: usize,
+    },
+    /// `<value>`: character data (an untyped string), or one typed element (`typed` once
+    /// read) then its end.
+    Value {
+        typed: bool,
+    },
+    /// `<int>`, `<string>`, ...: character data.
+    Scalar(Type),
+    /// `<array>`, items from `mark`; `data` once a `<data>` was seen.
+    Array {
+        mark: usize,
+        data: bool,
+    },
+    Data,
+    /// `<struct>`, members from `mark`.
+    Struct {
+        mark: usize,
+    },
+    /// `<member>`: `<name>`, then `<value>`, then its end.
+    Member {
+        stage: MemberStage,
+    },
+    Name,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CallStage {
+    Name,
+    Params,
+    End,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MemberStage {
+    Name,
+    Value,
+    End,
+}
+
+impl Frame {
+    /// Whether character data here is content (else only whitespace may appear).
+    fn takes_text(self) -> bool {
+        matches!(
+            self,
+            Frame::Value { typed: false } | Frame::Scalar(_) | Frame::Name | Frame::MethodName
+        )
+    }
+
+    /// Whether a `<value>` may start here.
+    fn takes_value(self) -> bool {
+        matches!(
+            self,
+            Frame::Array { .. }
+                | Frame::Data
+                | Frame::Member {
+                    stage: MemberStage::Value
+                }
+                | Frame::Param { done: false }
+                | Frame::Fault { done: false, .. }
+        )
+    }
+
+    /// What this element expects, for error messages.
+    fn expected(self) -> &'static str {
+        match self {
+            Frame::Response { done: false } => "expected <params> or <fault>",
+            Frame::Call {
+                stage: CallStage::Name,
+            } => "expected <methodName> in <methodCall>",
+            Frame::Call {
+                stage: CallStage::Params,
+            } => "expected <params> in <methodCall>",
+            Frame::Params { .. } => "expected <param> in <params>",
+            Frame::Param { done: false } => "expected <value> in <param>",
+            Frame::Fault { done: false, .. } => "expected <value> in <fault>",
+            Frame::Array { .. } | Frame::Data => "expected <value> in <array>",
+            Frame::Struct { .. } => "expected <member> in <struct>",
+            Frame::Member {
+                stage: MemberStage::Name,
+            } => "expected <name> in <member>",
+            Frame::Member {
+                stage: MemberStage::Value,
+            } => "expected <value> in <member>",
+            Frame::Value { typed: false } => "expected a typed value",
+            Frame::Scalar(_) | Frame::Name | Frame::MethodName => "unexpected element",
+            _ => "expected an end tag",
         }
     }
-    let tail = bytes.get(SHORT..)?;
-    memchr::memchr3(b'<', b'&', b'\r', tail).map(|index| index + SHORT)
+}
+
+/// Character data being collected: borrowed from the document while it is one plain piece.
+enum Text<'a> {
+    Empty,
+    Borrowed(&'a str),
+    Owned(String),
+}
+
+/// Decodes a document in one pass over quick-xml events, keeping the open elements on a stack
+/// of small `Frame`s (no recursion, no allocation per value).
+struct Parser<'a> {
+    /// The document, known to be UTF-8. Events borrow from it, so their position is where
+    /// their bytes lie in it.
+    text: &'a str,
+    reader: Reader<&'a [u8]>,
+    /// Where the reader's input starts in `text` (after a byte order mark).
+    base: usize,
+    stack: Vec<Frame>,
+    /// Open arrays and structs.
+    depth: usize,
+    /// Character data of the innermost element, and where it starts.
+    content: Text<'a>,
+    content_offset: usize,
+    /// Items of the open arrays and params, innermost last.
+    items: Vec<Value>,
+    /// Members of the open structs, innermost last.
+    members: Vec<(String, Value)>,
+    /// What the root element decoded to, once known.
+    method: String,
+    params: Vec<Value>,
+    response: Option<Result<Value, Fault>>,
 }
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Self {
+        let input = text.as_bytes();
+        // quick-xml would skip a byte order mark without counting it in its positions.
+        let base = if input.starts_with(BOM) { BOM.len() } else { 0 };
+        // The default configuration (end tag names checked, text untrimmed), which the
+        // benchmark's bare scan uses too.
+        let reader = Reader::from_reader(input.get(base..).unwrap_or_default());
         Parser {
             text,
-            input: text.as_bytes(),
-            pos: 0,
+            reader,
+            base,
+            stack: Vec::new(),
             depth: 0,
+            content: Text::Empty,
+            content_offset: 0,
             items: Vec::new(),
             members: Vec::new(),
+            method: String::new(),
+            params: Vec::new(),
+            response: None,
         }
     }
 
@@ -446,366 +612,546 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// Where `part`, which an event borrowed from the document, starts in it.
     #[inline]
-    fn rest(&self) -> &'a [u8] {
-        self.input.get(self.pos..).unwrap_or_default()
+    fn offset_of(&self, part: &[u8]) -> usize {
+        part.as_ptr()
+            .addr()
+            .saturating_sub(self.text.as_ptr().addr())
+            .min(self.text.len())
     }
 
-    fn peek(&self) -> Option<u8> {
-        self.input.get(self.pos).copied()
+    /// Where an event starts in the document.
+    fn event_offset(&self, event: &Event<'_>) -> usize {
+        // Each event's bytes start after its opening delimiter (`<`, `</`, `<![CDATA[`, ...).
+        let (part, delimiter): (&[u8], usize) = match event {
+            Event::Start(tag) | Event::Empty(tag) => (tag, 1),
+            Event::End(tag) => (tag, 2),
+            Event::Text(text) => (text, 0),
+            Event::CData(text) => (text, 9),
+            Event::Comment(text) => (text, 4),
+            Event::Decl(declaration) => (declaration, 2),
+            Event::PI(instruction) => (instruction, 2),
+            Event::DocType(text) => (text, 10),
+            Event::GeneralRef(reference) => (reference, 1),
+            Event::Eof => return self.text.len(),
+        };
+        self.offset_of(part).saturating_sub(delimiter)
     }
 
-    /// The text between two byte offsets, which are never inside a character (the parser
-    /// only stops at ASCII bytes).
+    /// The bytes of a `Text` or `CData` event as a slice of the document (no copy, no second
+    /// UTF-8 check), and where they start.
     #[inline]
-    fn slice(&self, start: usize, end: usize) -> Result<&'a str, DecodeError> {
-        match self.text.get(start..end) {
-            Some(text) => Ok(text),
-            None => self.error(start, "text cut inside a character"),
+    fn str_of(&self, part: &[u8]) -> Result<(&'a str, usize), DecodeError> {
+        let start = self.offset_of(part);
+        match self.text.get(start..start.saturating_add(part.len())) {
+            Some(text) if text.as_ptr() == part.as_ptr() => Ok((text, start)),
+            _ => self.error(start, "text outside the document"),
         }
     }
 
-    /// Consumes `literal` if the input continues with it.
-    #[inline]
-    fn eat(&mut self, literal: &[u8]) -> bool {
-        if self.rest().starts_with(literal) {
-            self.pos += literal.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Moves past `needle`, which must come later in the input; `what` names it in the error.
-    fn skip_past(&mut self, needle: &[u8], what: &str) -> Result<(), DecodeError> {
-        match memchr::memmem::find(self.rest(), needle) {
-            Some(index) => {
-                self.pos += index + needle.len();
-                Ok(())
+    fn xml_error(&self, error: &quick_xml::Error) -> DecodeError {
+        use quick_xml::errors::IllFormedError;
+        let position = usize::try_from(self.reader.error_position()).unwrap_or(usize::MAX);
+        // quick-xml's own messages are used only where they quote nothing from the input.
+        let message = match error {
+            quick_xml::Error::Syntax(syntax) => syntax.to_string(),
+            quick_xml::Error::IllFormed(IllFormedError::MismatchedEndTag { .. }) => {
+                "end tag does not match the start tag".to_owned()
             }
-            None => self.error(self.input.len(), format!("unterminated {what}")),
+            quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(_)) => {
+                "end tag without a start tag".to_owned()
+            }
+            quick_xml::Error::IllFormed(IllFormedError::UnclosedReference) => {
+                "bad entity reference".to_owned()
+            }
+            quick_xml::Error::IllFormed(IllFormedError::MissingDoctypeName) => {
+                "DOCTYPE without a name".to_owned()
+            }
+            _ => "malformed XML".to_owned(),
+        };
+        DecodeError {
+            offset: position.saturating_add(self.base).min(self.text.len()),
+            message,
         }
     }
 
-    /// Skips an optional byte order mark and XML declaration (its encoding was checked by
-    /// [`declared_encoding`]), then comments, processing instructions and a DOCTYPE.
-    fn prolog(&mut self) -> Result<(), DecodeError> {
-        self.eat("\u{feff}".as_bytes());
-        if self.rest().starts_with(b"<?xml") && self.rest().get(5).is_some_and(|&b| is_space(b)) {
-            self.skip_past(b"?>", "XML declaration")?;
+    /// The next event that is not a comment or processing instruction.
+    fn event(&mut self) -> Result<Event<'a>, DecodeError> {
+        loop {
+            match self.reader.read_event() {
+                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(event) => return Ok(event),
+                Err(error) => return Err(self.xml_error(&error)),
+            }
         }
-        self.skip_misc()?;
-        if self.rest().starts_with(b"<!DOCTYPE") {
-            let start = self.pos;
-            let Some(end) = self.rest().iter().position(|&b| b == b'>' || b == b'[') else {
-                return self.error(start, "unterminated DOCTYPE");
+    }
+
+    /// Parses the prolog, the root element, then allows only comments, processing
+    /// instructions and whitespace up to the end.
+    fn document(mut self, root: Root) -> Result<Decoded, DecodeError> {
+        // An XML declaration only as the very first thing (its encoding was checked).
+        let mut event = match self.reader.read_event() {
+            Ok(Event::Decl(_)) => self.event()?,
+            Ok(Event::Comment(_) | Event::PI(_)) => self.event()?,
+            Ok(event) => event,
+            Err(error) => return Err(self.xml_error(&error)),
+        };
+        loop {
+            match &event {
+                Event::Text(text) if text.iter().all(|&b| is_space(b)) => {}
+                Event::DocType(doctype) if doctype.contains(&b'[') => {
+                    return self.error(
+                        self.event_offset(&event),
+                        "DOCTYPE with an internal subset is not supported",
+                    );
+                }
+                Event::DocType(_) => {}
+                _ => break,
+            }
+            event = self.event()?;
+        }
+        let (name, frame): (&[u8], Frame) = match root {
+            Root::Response => (b"methodResponse", Frame::Response { done: false }),
+            Root::Call => (
+                b"methodCall",
+                Frame::Call {
+                    stage: CallStage::Name,
+                },
+            ),
+        };
+        match &event {
+            Event::Start(tag) if named(tag.name().into_inner(), name) => {}
+            Event::Eof => return self.error(self.text.len(), "no element found"),
+            Event::Start(tag) | Event::Empty(tag) => {
+                let found = show(tag.name().into_inner());
+                return self.error(
+                    self.event_offset(&event),
+                    format!("expected <{}>, found <{found}>", show(name)),
+                );
+            }
+            _ => {
+                return self.error(
+                    self.event_offset(&event),
+                    format!("expected <{}>", show(name)),
+                )
+            }
+        }
+        self.stack.push(frame);
+        self.elements()?;
+        loop {
+            let event = self.event()?;
+            match &event {
+                Event::Eof => break,
+                Event::Text(text) if text.iter().all(|&b| is_space(b)) => {}
+                _ => return self.error(self.event_offset(&event), "junk after the root element"),
+            }
+        }
+        match root {
+            Root::Response => match self.response.take() {
+                Some(response) => Ok(Decoded::Response(response)),
+                None => self.error(0, "no response"),
+            },
+            Root::Call => Ok(Decoded::Call(self.method, self.params)),
+        }
+    }
+
+    /// Reads events up to and including the end of the root element.
+    fn elements(&mut self) -> Result<(), DecodeError> {
+        while !self.stack.is_empty() {
+            // The event is used where quick-xml wrote it: moving it out costs more than the
+            // rest of its handling.
+            let result = self.reader.read_event();
+            let event = match &result {
+                Ok(event) => event,
+                Err(error) => return Err(self.xml_error(error)),
             };
-            if self.rest().get(end) == Some(&b'[') {
-                return self.error(start, "DOCTYPE with an internal subset is not supported");
+            match event {
+                Event::Start(tag) | Event::Empty(tag) => {
+                    let offset = self.offset_of(tag).saturating_sub(1);
+                    let empty = matches!(event, Event::Empty(_));
+                    self.start(tag.name().into_inner(), empty, offset)?;
+                }
+                Event::End(tag) => {
+                    let offset = self.offset_of(tag).saturating_sub(2);
+                    self.end(offset)?;
+                }
+                Event::Text(raw) => self.character_data(raw)?,
+                Event::CData(raw) => {
+                    let (text, offset) = self.str_of(raw)?;
+                    self.append(text, offset)?;
+                }
+                Event::GeneralRef(reference) => {
+                    let offset = self.offset_of(reference).saturating_sub(1);
+                    let resolved = self.reference(reference, offset)?;
+                    self.append_char(resolved, offset)?;
+                }
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Decl(_) | Event::DocType(_) => {
+                    let offset = self.event_offset(event);
+                    return self.error(offset, "unexpected markup declaration");
+                }
+                Event::Eof => return self.error(self.text.len(), "unexpected end of input"),
             }
-            self.pos += end + 1;
-            self.skip_misc()?;
         }
         Ok(())
     }
 
-    /// Parses the prolog, the root element `root` with `body`, then allows only comments,
-    /// processing instructions and whitespace up to the end.
-    fn document<T>(
-        &mut self,
-        root: &[u8],
-        body: fn(&mut Parser<'a>) -> Result<T, DecodeError>,
-    ) -> Result<T, DecodeError> {
-        self.prolog()?;
-        if self.pos >= self.input.len() {
-            return self.error(self.pos, "no element found");
-        }
-        let tag = self.tag()?;
-        if tag.kind != TagKind::Start || tag.local != root {
-            return self.error(
-                tag.offset,
-                format!("expected <{}>, found <{}>", show(root), show(tag.qualified)),
-            );
-        }
-        let result = body(self)?;
-        self.end(tag.qualified)?;
-        self.skip_misc()?;
-        if self.pos < self.input.len() {
-            return self.error(self.pos, "junk after the root element");
-        }
-        Ok(result)
+    #[inline(always)]
+    fn top(&self) -> Frame {
+        self.stack
+            .last()
+            .copied()
+            .unwrap_or(Frame::Response { done: true })
     }
 
-    /// Skips whitespace, comments and processing instructions.
+    #[inline(always)]
+    fn set_top(&mut self, frame: Frame) {
+        if let Some(top) = self.stack.last_mut() {
+            *top = frame;
+        }
+    }
+
+    /// A `Text` event: content, or whitespace between elements.
     #[inline]
-    fn skip_misc(&mut self) -> Result<(), DecodeError> {
-        loop {
-            while self.peek().is_some_and(is_space) {
-                self.pos += 1;
-            }
-            let rest = self.rest();
-            match rest.get(1) {
-                Some(b'!') if rest.starts_with(b"<!--") => {
-                    self.pos += 4;
-                    self.skip_past(b"-->", "comment")?;
-                }
-                Some(b'?') if rest.starts_with(b"<?") => {
-                    self.pos += 2;
-                    self.skip_past(b"?>", "processing instruction")?;
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    /// Reads the tag at the current position (which must be `<`).
-    fn tag(&mut self) -> Result<Tag<'a>, DecodeError> {
-        let input = self.input;
-        let offset = self.pos;
-        if input.get(offset) != Some(&b'<') {
-            return if offset >= input.len() {
-                self.error(offset, "unexpected end of input")
-            } else {
-                self.error(offset, "expected a tag")
-            };
-        }
-        let mut pos = offset + 1;
-        let kind = if input.get(pos) == Some(&b'/') {
-            pos += 1;
-            TagKind::End
+    fn character_data(&mut self, raw: &[u8]) -> Result<(), DecodeError> {
+        if self.top().takes_text() {
+            let (text, offset) = self.str_of(raw)?;
+            self.append(text, offset)
+        } else if raw.iter().all(|&b| is_space(b)) {
+            Ok(())
         } else {
-            TagKind::Start
-        };
-        let name_start = pos;
-        while input
-            .get(pos)
-            .is_some_and(|&b| !is_space(b) && b != b'>' && b != b'/')
-        {
-            pos += 1;
+            self.error(self.offset_of(raw), "text between elements")
         }
-        let qualified = input.get(name_start..pos).unwrap_or_default();
-        if !qualified.first().is_some_and(|&b| is_name_start(b)) {
-            return self.error(offset, "expected a tag name");
-        }
-        let local = match qualified.iter().rposition(|&b| b == b':') {
-            Some(colon) => qualified.get(colon + 1..).unwrap_or_default(),
-            None => qualified,
-        };
-        let kind = if kind == TagKind::End {
-            while input.get(pos).is_some_and(|&b| is_space(b)) {
-                pos += 1;
-            }
-            if input.get(pos) != Some(&b'>') {
-                return self.error(pos, "expected '>'");
-            }
-            TagKind::End
-        } else {
-            // Attributes are allowed and ignored.
-            let mut quote = None;
-            loop {
-                let Some(&byte) = input.get(pos) else {
-                    return self.error(offset, "unterminated tag");
-                };
-                match (quote, byte) {
-                    (Some(open), _) if byte == open => quote = None,
-                    (Some(_), _) => {}
-                    (None, b'"' | b'\'') => quote = Some(byte),
-                    (None, b'>') => break TagKind::Start,
-                    (None, b'/') if input.get(pos + 1) == Some(&b'>') => {
-                        pos += 1;
-                        break TagKind::Empty;
-                    }
-                    (None, b'<') => return self.error(pos, "'<' inside a tag"),
-                    (None, _) => {}
-                }
-                pos += 1;
-            }
-        };
-        self.pos = pos + 1;
-        Ok(Tag {
-            kind,
-            qualified,
-            local,
-            offset,
-        })
     }
 
-    /// Reads the next tag after optional whitespace and comments.
-    fn next_tag(&mut self) -> Result<Tag<'a>, DecodeError> {
-        self.skip_misc()?;
-        self.tag()
-    }
-
-    /// Reads the start tag of element `local` after optional whitespace and comments; returns
-    /// its qualified name and whether it is empty (`<name/>`). `literal` is `<local>`, the
-    /// common spelling, recognised without the general tag reader.
+    /// Adds text or CDATA to the content of the innermost element (line ends are normalized
+    /// when it is copied or taken).
     #[inline]
-    fn open(
-        &mut self,
-        literal: &[u8],
-        local: &'static [u8],
-        context: &str,
-    ) -> Result<(&'a [u8], bool), DecodeError> {
-        self.skip_misc()?;
-        if self.eat(literal) {
-            return Ok((local, false));
+    fn append(&mut self, text: &'a str, offset: usize) -> Result<(), DecodeError> {
+        if !self.top().takes_text() {
+            return self.error(offset, "text between elements");
         }
-        let tag = self.tag()?;
-        if tag.kind == TagKind::End || tag.local != local {
-            return self.error(tag.offset, format!("expected <{}> {context}", show(local)));
-        }
-        Ok((tag.qualified, tag.kind == TagKind::Empty))
-    }
-
-    /// Reads `</qualified>`, after optional whitespace and comments.
-    #[inline]
-    fn end(&mut self, qualified: &[u8]) -> Result<(), DecodeError> {
-        // Fast path: the end tag comes after whitespace only, without spaces inside.
-        while self.peek().is_some_and(is_space) {
-            self.pos += 1;
-        }
-        let rest = self.rest();
-        let length = qualified.len();
-        if rest.get(..2) == Some(b"</")
-            && rest
-                .get(2..2 + length)
-                .is_some_and(|name| same(name, qualified))
-            && rest.get(2 + length) == Some(&b'>')
-        {
-            self.pos += length + 3;
+        if let Text::Empty = self.content {
+            self.content = Text::Borrowed(text);
+            self.content_offset = offset;
             return Ok(());
         }
-        self.end_slow(qualified)
-    }
-
-    fn end_slow(&mut self, qualified: &[u8]) -> Result<(), DecodeError> {
-        let tag = self.next_tag()?;
-        if tag.kind != TagKind::End || tag.qualified != qualified {
-            return self.error(tag.offset, format!("expected </{}>", show(qualified)));
-        }
+        let mut owned = self.owned_content(offset);
+        push_normalized(&mut owned, text);
+        self.content = Text::Owned(owned);
         Ok(())
     }
 
-    /// Reads the character data up to the next tag (start or end), resolving references,
-    /// CDATA sections and line ends, skipping comments and processing instructions.
-    #[inline]
-    fn text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
-        let start = self.pos;
-        let rest = self.rest();
-        if let Some(index) = find_markup(rest) {
-            let after = rest.get(index + 1).copied();
-            if rest.get(index) == Some(&b'<') && after != Some(b'!') && after != Some(b'?') {
-                self.pos = start + index;
-                return Ok(Cow::Borrowed(self.slice(start, start + index)?));
-            }
+    /// Adds a resolved reference to the content of the innermost element.
+    fn append_char(&mut self, resolved: char, offset: usize) -> Result<(), DecodeError> {
+        if !self.top().takes_text() {
+            return self.error(offset, "text between elements");
         }
-        self.text_slow()
+        let mut owned = self.owned_content(offset);
+        owned.push(resolved);
+        self.content = Text::Owned(owned);
+        Ok(())
     }
 
-    fn text_slow(&mut self) -> Result<Cow<'a, str>, DecodeError> {
-        let input = self.input;
-        let mut text = String::new();
-        loop {
-            let chunk_start = self.pos;
-            let Some(index) = find_markup(self.rest()) else {
-                return self.error(input.len(), "unexpected end of input");
-            };
-            text.push_str(self.slice(chunk_start, chunk_start + index)?);
-            self.pos += index;
-            let rest = self.rest();
-            if rest.starts_with(b"&") {
-                self.reference(&mut text)?;
-            } else if rest.starts_with(b"\r") {
-                // XML reads "\r\n" and a lone "\r" as "\n".
-                text.push('\n');
-                self.pos += if rest.get(1) == Some(&b'\n') { 2 } else { 1 };
-            } else if rest.starts_with(b"<![CDATA[") {
-                let content_start = self.pos + 9;
-                self.pos = content_start;
-                self.skip_past(b"]]>", "CDATA section")?;
-                let content = self.slice(content_start, self.pos - 3)?;
-                if content.contains('\r') {
-                    text.push_str(&content.replace("\r\n", "\n").replace('\r', "\n"));
-                } else {
-                    text.push_str(content);
-                }
-            } else if rest.starts_with(b"<!--") {
-                self.pos += 4;
-                self.skip_past(b"-->", "comment")?;
-            } else if rest.starts_with(b"<?") {
-                self.pos += 2;
-                self.skip_past(b"?>", "processing instruction")?;
-            } else if rest.starts_with(b"<!") {
-                return self.error(self.pos, "unexpected markup declaration");
-            } else {
-                return Ok(Cow::Owned(text));
+    /// Takes the content so far as an owned string, to add to it.
+    fn owned_content(&mut self, offset: usize) -> String {
+        match std::mem::replace(&mut self.content, Text::Empty) {
+            Text::Empty => {
+                self.content_offset = offset;
+                String::new()
             }
+            Text::Borrowed(before) => {
+                let mut owned = String::with_capacity(before.len() + 16);
+                push_normalized(&mut owned, before);
+                owned
+            }
+            Text::Owned(owned) => owned,
         }
     }
 
-    /// Resolves the entity or character reference at the current position (`&`).
-    fn reference(&mut self, text: &mut String) -> Result<(), DecodeError> {
-        let start = self.pos;
-        let rest = self.rest();
-        let Some(semicolon) = rest.iter().take(40).position(|&b| b == b';') else {
-            return self.error(start, "bad entity reference");
-        };
-        let name = rest.get(1..semicolon).unwrap_or_default();
-        let resolved = match name {
+    /// Takes the content of the innermost element, and where it starts (`end` if empty).
+    #[inline(always)]
+    fn take_content(&mut self, end: usize) -> (Cow<'a, str>, usize) {
+        match std::mem::replace(&mut self.content, Text::Empty) {
+            Text::Empty => (Cow::Borrowed(""), end),
+            Text::Borrowed(text) if text.as_bytes().contains(&b'\r') => {
+                let mut owned = String::with_capacity(text.len());
+                push_normalized(&mut owned, text);
+                (Cow::Owned(owned), self.content_offset)
+            }
+            Text::Borrowed(text) => (Cow::Borrowed(text), self.content_offset),
+            Text::Owned(text) => (Cow::Owned(text), self.content_offset),
+        }
+    }
+
+    /// Resolves an entity or character reference (`&name;`, at `offset`).
+    fn reference(&self, reference: &BytesRef<'_>, offset: usize) -> Result<char, DecodeError> {
+        Ok(match &**reference {
             b"lt" => '<',
             b"gt" => '>',
             b"amp" => '&',
             b"quot" => '"',
             b"apos" => '\'',
-            _ => {
-                let code = match name {
-                    [b'#', b'x', hex @ ..] => parse_radix(hex, 16),
-                    [b'#', decimal @ ..] => parse_radix(decimal, 10),
-                    _ => return self.error(start, "undefined entity"),
-                };
-                match code.and_then(char::from_u32) {
-                    Some(ch) if ch != '\0' => ch,
-                    _ => return self.error(start, "bad character reference"),
-                }
-            }
-        };
-        text.push(resolved);
-        self.pos += semicolon + 1;
+            _ => match reference.resolve_char_ref() {
+                Ok(Some(resolved)) => resolved,
+                Ok(None) => return self.error(offset, "undefined entity"),
+                Err(_) => return self.error(offset, "bad character reference"),
+            },
+        })
+    }
+
+    fn enter(&mut self, offset: usize) -> Result<(), DecodeError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.error(offset, format!("nesting deeper than {MAX_DEPTH}"));
+        }
         Ok(())
     }
 
-    /// Reads the text of an element whose start tag was just read, and its end tag.
+    /// A start tag (or an empty element) named `name`, at `offset`.
     #[inline]
-    fn element_text(&mut self, qualified: &[u8], empty: bool) -> Result<Cow<'a, str>, DecodeError> {
-        if empty {
-            return Ok(Cow::Borrowed(""));
+    fn start(&mut self, name: &[u8], empty: bool, offset: usize) -> Result<(), DecodeError> {
+        let top = self.top();
+        match top {
+            Frame::Value { typed: false } => return self.typed_start(name, empty, offset),
+            _ if top.takes_value() && named(name, b"value") => {
+                if let Frame::Fault { done, .. } = top {
+                    // Errors about the fault point at its value.
+                    self.set_top(Frame::Fault { done, offset });
+                }
+                if empty {
+                    return self.deliver(Value::String(String::new()));
+                }
+                self.stack.push(Frame::Value { typed: false });
+            }
+            Frame::Array { mark, data: false } if named(name, b"data") => {
+                self.set_top(Frame::Array { mark, data: true });
+                if !empty {
+                    self.stack.push(Frame::Data);
+                }
+            }
+            Frame::Struct { .. } if named(name, b"member") => {
+                if empty {
+                    return self.error(offset, "empty <member>");
+                }
+                self.stack.push(Frame::Member {
+                    stage: MemberStage::Name,
+                });
+            }
+            Frame::Member {
+                stage: MemberStage::Name,
+            } if named(name, b"name") => {
+                if empty {
+                    self.members.push((String::new(), Value::Null));
+                    self.set_top(Frame::Member {
+                        stage: MemberStage::Value,
+                    });
+                } else {
+                    self.stack.push(Frame::Name);
+                }
+            }
+            Frame::Params { .. } if named(name, b"param") => {
+                if empty {
+                    return self.error(offset, "empty <param>");
+                }
+                self.stack.push(Frame::Param { done: false });
+            }
+            Frame::Response { done: false } if named(name, b"params") => {
+                if empty {
+                    return self.error(offset, "expected one param, found 0");
+                }
+                let mark = self.items.len();
+                self.stack.push(Frame::Params { mark, offset });
+            }
+            Frame::Response { done: false } if named(name, b"fault") && !empty => {
+                self.stack.push(Frame::Fault {
+                    done: false,
+                    offset,
+                });
+            }
+            Frame::Call {
+                stage: CallStage::Name,
+            } if named(name, b"methodName") => {
+                self.set_top(Frame::Call {
+                    stage: CallStage::Params,
+                });
+                if !empty {
+                    self.stack.push(Frame::MethodName);
+                }
+            }
+            Frame::Call {
+                stage: CallStage::Params,
+            } if named(name, b"params") => {
+                self.set_top(Frame::Call {
+                    stage: CallStage::End,
+                });
+                if !empty {
+                    let mark = self.items.len();
+                    self.stack.push(Frame::Params { mark, offset });
+                }
+            }
+            _ => return self.error(offset, top.expected()),
         }
-        let text = self.text()?;
-        self.end(qualified)?;
-        Ok(text)
+        Ok(())
     }
 
-    fn method_response(&mut self) -> Result<Result<Value, Fault>, DecodeError> {
-        let tag = self.next_tag()?;
-        match (tag.kind, tag.local) {
-            (TagKind::Start, b"params") => {
-                let mut params = self.params()?;
-                self.end(tag.qualified)?;
-                if params.len() != 1 {
-                    return self.error(
-                        tag.offset,
-                        format!("expected one param, found {}", params.len()),
-                    );
+    /// The typed element in a `<value>`: what came before it must be whitespace.
+    fn typed_start(&mut self, name: &[u8], empty: bool, offset: usize) -> Result<(), DecodeError> {
+        let (before, before_offset) = self.take_content(offset);
+        if !before.bytes().all(is_space) {
+            return self.error(before_offset, "text before a typed value");
+        }
+        let Some(kind) = type_of(name).or_else(|| type_of(local_of(name))) else {
+            return self.error(offset, format!("unknown type <{}>", show(name)));
+        };
+        self.set_top(Frame::Value { typed: true });
+        if empty {
+            let value = match kind {
+                Type::Array => Value::Array(Vec::new()),
+                Type::Struct => Value::Object(Map::new()),
+                _ => self.scalar(kind, Cow::Borrowed(""), offset)?,
+            };
+            return self.deliver_typed(value);
+        }
+        match kind {
+            Type::Array => {
+                self.enter(offset)?;
+                let mark = self.items.len();
+                self.stack.push(Frame::Array { mark, data: false });
+            }
+            Type::Struct => {
+                self.enter(offset)?;
+                let mark = self.members.len();
+                self.stack.push(Frame::Struct { mark });
+            }
+            _ => self.stack.push(Frame::Scalar(kind)),
+        }
+        Ok(())
+    }
+
+    /// Hands a finished `<value>` to the element that holds it.
+    #[inline(always)]
+    fn deliver(&mut self, value: Value) -> Result<(), DecodeError> {
+        match self.top() {
+            Frame::Array { .. } | Frame::Data => self.items.push(value),
+            Frame::Member { .. } => {
+                if let Some(member) = self.members.last_mut() {
+                    member.1 = value;
                 }
-                Ok(Ok(params.pop().unwrap_or_default()))
+                self.set_top(Frame::Member {
+                    stage: MemberStage::End,
+                });
             }
-            (TagKind::Start, b"fault") => {
-                let (value, offset) = self.value_element("in <fault>")?;
-                self.end(tag.qualified)?;
-                Ok(Err(self.fault(value, offset)?))
+            Frame::Param { .. } => {
+                self.items.push(value);
+                self.set_top(Frame::Param { done: true });
             }
-            (TagKind::Empty, b"params") => self.error(tag.offset, "expected one param, found 0"),
-            _ => self.error(tag.offset, "expected <params> or <fault>"),
+            Frame::Fault { offset, .. } => {
+                self.items.push(value);
+                self.set_top(Frame::Fault { done: true, offset });
+            }
+            _ => return self.error(0, "value outside a value holder"),
+        }
+        Ok(())
+    }
+
+    /// Hands the typed value of the innermost `<value>` to the element that holds it; the
+    /// `<value>` stays open for its end tag.
+    #[inline(always)]
+    fn deliver_typed(&mut self, value: Value) -> Result<(), DecodeError> {
+        self.stack.pop();
+        self.deliver(value)?;
+        self.stack.push(Frame::Value { typed: true });
+        Ok(())
+    }
+
+    /// An end tag at `offset` (quick-xml has checked that it closes the innermost element).
+    #[inline]
+    fn end(&mut self, offset: usize) -> Result<(), DecodeError> {
+        let Some(frame) = self.stack.pop() else {
+            return self.error(offset, "end tag without a start tag");
+        };
+        match frame {
+            Frame::Scalar(kind) => {
+                let (text, text_offset) = self.take_content(offset);
+                let value = self.scalar(kind, text, text_offset)?;
+                self.deliver_typed(value)?;
+            }
+            // Its typed value was handed over when it closed.
+            Frame::Value { typed: true } => {}
+            Frame::Value { typed: false } => {
+                let value = Value::String(self.take_content(offset).0.into_owned());
+                self.deliver(value)?;
+            }
+            Frame::Array { mark, .. } => {
+                self.depth -= 1;
+                let items: Vec<Value> = self.items.drain(mark..).collect();
+                self.deliver_typed(Value::Array(items))?;
+            }
+            Frame::Data => {}
+            Frame::Struct { mark } => {
+                self.depth -= 1;
+                let members: Map<String, Value> = self.members.drain(mark..).collect();
+                self.deliver_typed(Value::Object(members))?;
+            }
+            Frame::Name => {
+                let name = self.take_content(offset).0.into_owned();
+                self.members.push((name, Value::Null));
+                self.set_top(Frame::Member {
+                    stage: MemberStage::Value,
+                });
+            }
+            Frame::Member {
+                stage: MemberStage::End,
+            }
+            | Frame::Param { done: true }
+            | Frame::Call {
+                stage: CallStage::Params | CallStage::End,
+            } => {}
+            Frame::Fault { done: true, offset } => {
+                let value = self.items.pop().unwrap_or_default();
+                self.response = Some(Err(self.fault(value, offset)?));
+                self.set_top(Frame::Response { done: true });
+            }
+            Frame::Params { mark, offset } => {
+                if let Frame::Call { .. } = self.top() {
+                    self.params = self.items.drain(mark..).collect();
+                } else {
+                    let count = self.items.len().saturating_sub(mark);
+                    if count != 1 {
+                        return self.error(offset, format!("expected one param, found {count}"));
+                    }
+                    self.response = self.items.pop().map(Ok);
+                    self.set_top(Frame::Response { done: true });
+                }
+            }
+            Frame::MethodName => {
+                self.method = self.take_content(offset).0.into_owned();
+            }
+            Frame::Response { done: true } => {}
+            _ => return self.error(offset, frame.expected()),
+        }
+        Ok(())
+    }
+
+    /// The value of a scalar element of type `kind` whose text starts at `offset`.
+    #[inline(always)]
+    fn scalar(&self, kind: Type, text: Cow<'a, str>, offset: usize) -> Result<Value, DecodeError> {
+        let at = |message| DecodeError { offset, message };
+        match kind {
+            Type::Int => parse_int(&text).map_err(at),
+            Type::Boolean => match text.as_ref() {
+                "0" => Ok(Value::Bool(false)),
+                "1" => Ok(Value::Bool(true)),
+                _ => self.error(offset, "bad boolean value"),
+            },
+            Type::Double => parse_double(&text).map_err(at),
+            Type::Nil => Ok(Value::Null),
+            Type::DateTime => Ok(Value::String(text.trim_matches(is_space_char).to_owned())),
+            Type::String | Type::Base64 | Type::Array | Type::Struct => {
+                Ok(Value::String(text.into_owned()))
+            }
         }
     }
 
@@ -829,285 +1175,6 @@ impl<'a> Parser<'a> {
         };
         Ok(Fault { code, string })
     }
-
-    fn method_call(&mut self) -> Result<(String, Vec<Value>), DecodeError> {
-        let (qualified, empty) = self.open(b"<methodName>", b"methodName", "in <methodCall>")?;
-        let name = self.element_text(qualified, empty)?.into_owned();
-        self.skip_misc()?;
-        if self.rest().starts_with(b"</") {
-            return Ok((name, Vec::new()));
-        }
-        let (qualified, empty) = self.open(b"<params>", b"params", "in <methodCall>")?;
-        if empty {
-            return Ok((name, Vec::new()));
-        }
-        let params = self.params()?;
-        self.end(qualified)?;
-        Ok((name, params))
-    }
-
-    /// Reads `<param><value>...</value></param>` up to (not including) `</params>`.
-    fn params(&mut self) -> Result<Vec<Value>, DecodeError> {
-        let mut params = Vec::new();
-        loop {
-            self.skip_misc()?;
-            if self.rest().starts_with(b"</") {
-                return Ok(params);
-            }
-            let (qualified, empty) = self.open(b"<param>", b"param", "in <params>")?;
-            if empty {
-                return self.error(self.pos, "empty <param>");
-            }
-            params.push(self.value_element("in <param>")?.0);
-            self.end(qualified)?;
-        }
-    }
-
-    /// Reads a whole `<value>` element; returns it and the offset where it starts.
-    fn value_element(&mut self, context: &str) -> Result<(Value, usize), DecodeError> {
-        self.skip_misc()?;
-        let offset = self.pos;
-        let (qualified, empty) = self.open(b"<value>", b"value", context)?;
-        if empty {
-            return Ok((Value::String(String::new()), offset));
-        }
-        Ok((self.value(qualified)?, offset))
-    }
-
-    /// Reads a value whose `<value>` start tag (named `qualified`) was just read, up to and
-    /// including its end tag.
-    fn value(&mut self, qualified: &[u8]) -> Result<Value, DecodeError> {
-        // Fast path: a typed value follows at once, spelled as Python and Odoo spell it.
-        let rest = self.rest();
-        let known: Option<(Type, &'static [u8], usize)> = match rest.get(1) {
-            Some(b's') if rest.starts_with(b"<string>") => Some((Type::String, b"string", 8)),
-            Some(b'i') if rest.starts_with(b"<int>") => Some((Type::Int, b"int", 5)),
-            Some(b'b') if rest.starts_with(b"<boolean>") => Some((Type::Boolean, b"boolean", 9)),
-            Some(b'a') if rest.starts_with(b"<array>") => Some((Type::Array, b"array", 7)),
-            Some(b's') if rest.starts_with(b"<struct>") => Some((Type::Struct, b"struct", 8)),
-            Some(b'd') if rest.starts_with(b"<double>") => Some((Type::Double, b"double", 8)),
-            _ => None,
-        };
-        if let Some((kind, name, length)) = known {
-            let offset = self.pos;
-            self.pos += length;
-            let value = self.typed(kind, name, false, offset)?;
-            self.end(qualified)?;
-            return Ok(value);
-        }
-
-        let text_offset = self.pos;
-        let text = self.text()?;
-        let tag = self.tag()?;
-        if tag.kind == TagKind::End {
-            // An untyped `<value>text</value>` is a string.
-            if tag.qualified != qualified {
-                return self.error(tag.offset, format!("expected </{}>", show(qualified)));
-            }
-            return Ok(Value::String(text.into_owned()));
-        }
-        if !text.bytes().all(is_space) {
-            return self.error(text_offset, "text before a typed value");
-        }
-        let Some(kind) = type_of(tag.local) else {
-            return self.error(
-                tag.offset,
-                format!("unknown type <{}>", show(tag.qualified)),
-            );
-        };
-        let value = self.typed(kind, tag.qualified, tag.kind == TagKind::Empty, tag.offset)?;
-        self.end(qualified)?;
-        Ok(value)
-    }
-
-    /// Reads the typed value whose start tag (named `qualified`, at `offset`) was just read,
-    /// up to and including its end tag.
-    #[inline]
-    fn typed(
-        &mut self,
-        kind: Type,
-        qualified: &[u8],
-        empty: bool,
-        offset: usize,
-    ) -> Result<Value, DecodeError> {
-        let text_offset = self.pos;
-        let at = |message| DecodeError {
-            offset: text_offset,
-            message,
-        };
-        match kind {
-            Type::String => Ok(Value::String(
-                self.element_text(qualified, empty)?.into_owned(),
-            )),
-            Type::Int => parse_int(&self.element_text(qualified, empty)?).map_err(at),
-            Type::Boolean => match self.element_text(qualified, empty)?.as_ref() {
-                "0" => Ok(Value::Bool(false)),
-                "1" => Ok(Value::Bool(true)),
-                _ => self.error(text_offset, "bad boolean value"),
-            },
-            Type::Double => parse_double(&self.element_text(qualified, empty)?).map_err(at),
-            Type::Nil => {
-                self.element_text(qualified, empty)?;
-                Ok(Value::Null)
-            }
-            Type::DateTime => {
-                let text = self.element_text(qualified, empty)?;
-                Ok(Value::String(text.trim_matches(is_space_char).to_owned()))
-            }
-            Type::Base64 => Ok(Value::String(
-                self.element_text(qualified, empty)?.into_owned(),
-            )),
-            Type::Array => self.array(qualified, empty, offset),
-            Type::Struct => self.structure(qualified, empty, offset),
-        }
-    }
-
-    fn enter(&mut self, offset: usize) -> Result<(), DecodeError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return self.error(offset, format!("nesting deeper than {MAX_DEPTH}"));
-        }
-        Ok(())
-    }
-
-    /// Reads an array (its `<data>` is optional, as for Python) after its start tag.
-    fn array(
-        &mut self,
-        qualified: &[u8],
-        empty: bool,
-        offset: usize,
-    ) -> Result<Value, DecodeError> {
-        if empty {
-            return Ok(Value::Array(Vec::new()));
-        }
-        self.enter(offset)?;
-        let mark = self.items.len();
-        // The qualified name of the open `<data>`, if any; whether one was seen.
-        let mut data: Option<&'a [u8]> = None;
-        let mut data_seen = false;
-        loop {
-            self.skip_misc()?;
-            if self.eat(b"<value>") {
-                let value = self.value(b"value")?;
-                self.items.push(value);
-                continue;
-            }
-            if !data_seen && self.eat(b"<data>") {
-                data = Some(b"data");
-                data_seen = true;
-                continue;
-            }
-            if self.rest().starts_with(b"</") {
-                match data.take() {
-                    Some(data_name) => self.end(data_name)?,
-                    None => {
-                        self.end(qualified)?;
-                        break;
-                    }
-                }
-                continue;
-            }
-            let tag = self.tag()?;
-            match (tag.kind, tag.local) {
-                (TagKind::Start | TagKind::Empty, b"value") => {
-                    let value = if tag.kind == TagKind::Empty {
-                        Value::String(String::new())
-                    } else {
-                        self.value(tag.qualified)?
-                    };
-                    self.items.push(value);
-                }
-                (TagKind::Start, b"data") if !data_seen => {
-                    data = Some(tag.qualified);
-                    data_seen = true;
-                }
-                (TagKind::Empty, b"data") if !data_seen => data_seen = true,
-                _ => return self.error(tag.offset, "expected <value> in <array>"),
-            }
-        }
-        self.depth -= 1;
-        let items: Vec<Value> = self.items.drain(mark..).collect();
-        Ok(Value::Array(items))
-    }
-
-    /// Reads a struct after its start tag; a repeated name keeps its first place and the last
-    /// value, as a Python dict does.
-    fn structure(
-        &mut self,
-        qualified: &[u8],
-        empty: bool,
-        offset: usize,
-    ) -> Result<Value, DecodeError> {
-        if empty {
-            return Ok(Value::Object(Map::new()));
-        }
-        self.enter(offset)?;
-        let mark = self.members.len();
-        loop {
-            self.skip_misc()?;
-            if self.rest().starts_with(b"</") {
-                self.end(qualified)?;
-                break;
-            }
-            let (member, empty) = self.open(b"<member>", b"member", "in <struct>")?;
-            if empty {
-                return self.error(self.pos, "empty <member>");
-            }
-            let (name_tag, empty) = self.open(b"<name>", b"name", "in <member>")?;
-            let name = self.element_text(name_tag, empty)?.into_owned();
-            let (value, _) = self.value_element("in <member>")?;
-            self.members.push((name, value));
-            self.end(member)?;
-        }
-        self.depth -= 1;
-        let members: Map<String, Value> = self.members.drain(mark..).collect();
-        Ok(Value::Object(members))
-    }
-}
-
-fn is_name_start(byte: u8) -> bool {
-    byte.is_ascii_alphabetic() || byte == b'_' || byte == b':' || byte >= 0x80
-}
-
-fn is_space_char(ch: char) -> bool {
-    matches!(ch, ' ' | '\t' | '\r' | '\n')
-}
-
-/// Finds `name="value"` (or single quotes) in an XML declaration.
-fn pseudo_attribute<'d>(declaration: &'d [u8], name: &[u8]) -> Option<&'d [u8]> {
-    let at = memchr::memmem::find(declaration, name)?;
-    let rest = declaration.get(at + name.len()..)?;
-    let rest = rest.get(rest.iter().position(|&b| !is_space(b))?..)?;
-    let rest = rest.strip_prefix(b"=")?;
-    let rest = rest.get(rest.iter().position(|&b| !is_space(b))?..)?;
-    let quote = *rest.first()?;
-    if quote != b'"' && quote != b'\'' {
-        return None;
-    }
-    let value = rest.get(1..)?;
-    value.get(..value.iter().position(|&b| b == quote)?)
-}
-
-fn parse_radix(digits: &[u8], radix: u32) -> Option<u32> {
-    if digits.is_empty() {
-        return None;
-    }
-    let first_significant = digits
-        .iter()
-        .position(|&b| b != b'0')
-        .unwrap_or(digits.len());
-    let digits = digits.get(first_significant..).unwrap_or_default();
-    if digits.is_empty() {
-        return Some(0);
-    }
-    if digits.len() > 8 {
-        return None;
-    }
-    let text = std::str::from_utf8(digits).ok()?;
-    if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u32::from_str_radix(text, radix).ok()
 }
 
 /// Removes the underscores Python allows between digits (`1_000`); `None` if misplaced.

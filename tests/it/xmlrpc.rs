@@ -1045,6 +1045,11 @@ fn decoding_accepts_what_python_accepts() {
          Expect::Value(json!({"a": 2, "b": ""}))),
         (response("<struct><member><value><int>1</int></value></member></struct>"),
          Expect::ResponseError),
+        (response("a&amp;b<!-- c -->d"), Expect::Value(json!("a&bd"))),
+        (response("<string>a<![CDATA[b\r\nc]]>&#13;</string>"), Expect::Value(json!("ab\nc\r"))),
+        (response("<array><data><value>1</value></data><data></data></array>"),
+         Expect::ResponseError),
+        (response("<struct><member><name>a</name></member></struct>"), Expect::ResponseError),
         (response("<unknown>1</unknown>"), Expect::ResponseError),
         (response("text<int>1</int>"), Expect::ResponseError),
         (response("<int>1</int2>"), Expect::ResponseError),
@@ -1086,6 +1091,14 @@ fn decoding_accepts_what_python_accepts() {
             "<methodResponse><params><param><value>1</value></param><param><value>2</value>\
              </param></params></methodResponse>"
                 .to_owned(),
+            Expect::ResponseError,
+        ),
+        (
+            format!(" <?xml version='1.0'?>{}", response("<int>1</int>")),
+            Expect::ResponseError,
+        ),
+        (
+            format!("<!DOCTYPE methodResponse [<!ENTITY x 'y'>]>{}", response("&x;")),
             Expect::ResponseError,
         ),
         (format!("{}junk", response("<int>1</int>")), Expect::ResponseError),
@@ -1143,6 +1156,10 @@ fn errors_carry_the_byte_offset_of_the_problem() {
     assert!(error
         .to_string()
         .ends_with(&format!("at byte {}", error.offset)));
+
+    let input = response("<int>1</int2>");
+    let error = decode_response(input.as_bytes()).expect_err("mismatched end tag");
+    assert_eq!(error.offset, input.find("</int2>").unwrap_or(0));
 
     let input = response("<frob>1</frob>");
     let error = decode_response(input.as_bytes()).expect_err("unknown type");
