@@ -6,5 +6,6 @@ mod demo;
 mod hardening;
 mod odoo;
 mod support;
+mod transcode;
 mod upstream_failures;
 mod xmlrpc;
