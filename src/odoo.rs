@@ -265,6 +265,31 @@ impl OdooClient {
         self.execute(&call, decode_value).await
     }
 
+    /// [`OdooClient::execute_kw`] for an answer passed on as it is: its JSON text, written
+    /// straight from the XML-RPC (no `Value` built).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn execute_kw_json(
+        &self,
+        db: &str,
+        uid: i64,
+        password: &Secret,
+        model: &str,
+        method: &str,
+        args: Value,
+        kwargs: Option<Value>,
+    ) -> Result<xmlrpc::Json, UpstreamError> {
+        let call = ExecuteKw {
+            db,
+            uid,
+            password,
+            model,
+            method,
+            args: &args,
+            kwargs: kwargs.as_ref(),
+        };
+        self.execute(&call, xmlrpc::transcode_response).await
+    }
+
     /// Sends `call` and reads its answer with `decode` (a fault is classified either way).
     async fn execute<T>(
         &self,
