@@ -13,7 +13,11 @@ use tokio::net::TcpListener;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+/// One thread, like an nginx worker: measured with benches/load.py, the multi-thread runtime
+/// (2 workers) spent 12-17 % more CPU per REST call (cross-thread wake-ups between the server
+/// connection, the upstream connection task and the timer), for no throughput the ERP behind
+/// could use (docs/PERFORMANCE.md, "Load").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
