@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::secret::Secret;
-use crate::xmlrpc::{self, Fault, FaultCode};
+use crate::xmlrpc::{self, Fault, FaultCode, Param};
 
 /// How to reach the upstream ERP.
 #[derive(Debug, Clone)]
@@ -206,7 +206,8 @@ impl OdooClient {
 
     /// `common.version()`.
     pub async fn version(&self) -> Result<Value, UpstreamError> {
-        self.call(&self.common_url, "version", &[]).await
+        self.call(&self.common_url, "version", &[], decode_value)
+            .await
     }
 
     /// `common.authenticate(db, login, password, {})`: the uid, or `None` for a wrong login.
@@ -216,13 +217,17 @@ impl OdooClient {
         login: &str,
         password: &Secret,
     ) -> Result<Option<i64>, UpstreamError> {
+        let no_context = Value::Object(Default::default());
         let params = [
-            Value::from(db),
-            Value::from(login),
-            Value::from(password.expose()),
-            Value::Object(Default::default()),
+            Param::Str(db),
+            Param::Str(login),
+            Param::Str(password.expose()),
+            Param::Value(&no_context),
         ];
-        match self.call(&self.common_url, "authenticate", &params).await? {
+        let uid = self
+            .call(&self.common_url, "authenticate", &params, decode_value)
+            .await?;
+        match uid {
             Value::Number(uid) => match uid.as_i64() {
                 Some(uid) if uid > 0 => Ok(Some(uid)),
                 _ => Err(UpstreamError::Unreadable(format!("uid {uid} is not valid"))),
@@ -247,27 +252,79 @@ impl OdooClient {
         args: Value,
         kwargs: Option<Value>,
     ) -> Result<Value, UpstreamError> {
-        let mut params = Vec::with_capacity(7);
-        params.extend([
-            Value::from(db),
-            Value::from(uid),
-            Value::from(password.expose()),
-            Value::from(model),
-            Value::from(method),
-            args,
-        ]);
-        params.extend(kwargs);
-        self.call(&self.object_url, "execute_kw", &params).await
+        let call = ExecuteKw {
+            db,
+            uid,
+            password,
+            model,
+            method,
+            args: &args,
+            kwargs: kwargs.as_ref(),
+        };
+        self.execute(&call, decode_value).await
     }
 
-    async fn call(
+    /// [`OdooClient::execute_kw`] for an answer passed on as it is: its JSON text, written
+    /// straight from the XML-RPC (no `Value` built).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn execute_kw_json(
+        &self,
+        db: &str,
+        uid: i64,
+        password: &Secret,
+        model: &str,
+        method: &str,
+        args: Value,
+        kwargs: Option<Value>,
+    ) -> Result<xmlrpc::Json, UpstreamError> {
+        let call = ExecuteKw {
+            db,
+            uid,
+            password,
+            model,
+            method,
+            args: &args,
+            kwargs: kwargs.as_ref(),
+        };
+        self.execute(&call, xmlrpc::transcode_response).await
+    }
+
+    /// Sends `call` and reads its answer with `decode` (a fault is classified either way).
+    async fn execute<T>(
+        &self,
+        call: &ExecuteKw<'_>,
+        decode: impl FnOnce(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
+    ) -> Result<T, UpstreamError> {
+        let mut params = [
+            Param::Str(call.db),
+            Param::Int(call.uid),
+            Param::Str(call.password.expose()),
+            Param::Str(call.model),
+            Param::Str(call.method),
+            Param::Value(call.args),
+            Param::Int(0),
+        ];
+        let count = match call.kwargs {
+            Some(kwargs) => {
+                params[6] = Param::Value(kwargs);
+                7
+            }
+            None => 6,
+        };
+        let params = params.get(..count).unwrap_or_default();
+        self.call(&self.object_url, "execute_kw", params, decode)
+            .await
+    }
+
+    async fn call<T>(
         &self,
         url: &reqwest::Url,
         method: &str,
-        params: &[Value],
-    ) -> Result<Value, UpstreamError> {
-        let mut body = Vec::with_capacity(512);
-        xmlrpc::encode_call(&mut body, method, params);
+        params: &[Param<'_>],
+        decode: impl FnOnce(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
+    ) -> Result<T, UpstreamError> {
+        let mut body = Vec::with_capacity(1024);
+        xmlrpc::encode_call_params(&mut body, method, params);
         let _slot = self
             .slots
             .acquire()
@@ -276,7 +333,7 @@ impl OdooClient {
         let response = self
             .http
             .post(url.clone())
-            .header(http::header::CONTENT_TYPE, "text/xml")
+            .header(http::header::CONTENT_TYPE, TEXT_XML)
             .body(body)
             .send()
             .await
@@ -295,7 +352,7 @@ impl OdooClient {
             });
         }
         let bytes = self.read_body(response).await?;
-        match xmlrpc::decode_response(&bytes) {
+        match decode(&bytes) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(fault)) => Err(UpstreamError::Fault(OdooFault::classify(fault))),
             Err(e) => Err(UpstreamError::Unreadable(e.to_string())),
@@ -330,6 +387,23 @@ fn http_client(config: &UpstreamConfig) -> Result<reqwest::Client, String> {
         .no_proxy()
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+const TEXT_XML: http::HeaderValue = http::HeaderValue::from_static("text/xml");
+
+/// One `execute_kw`, its params borrowed from the caller.
+struct ExecuteKw<'a> {
+    db: &'a str,
+    uid: i64,
+    password: &'a Secret,
+    model: &'a str,
+    method: &'a str,
+    args: &'a Value,
+    kwargs: Option<&'a Value>,
+}
+
+fn decode_value(bytes: &[u8]) -> Result<Result<Value, Fault>, xmlrpc::DecodeError> {
+    xmlrpc::decode_response(bytes)
 }
 
 /// `{base}/xmlrpc/2/{service}`, parsed once rather than on every call.

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use quick_xml::events::{BytesRef, Event};
 use quick_xml::Reader;
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 /// The `faultCode` of a fault: an int on `/xmlrpc/2/...`, a string on the legacy endpoints.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,7 @@ pub const MAX_DEPTH: usize = 256;
 
 /// Decodes a `methodResponse` into its single param, or into a fault.
 pub fn decode_response(input: &[u8]) -> Result<Result<Value, Fault>, DecodeError> {
-    match decode(input, Root::Response)? {
+    match decode(input, Root::Response, ValueSink::default())?.0 {
         Decoded::Response(response) => Ok(response),
         Decoded::Call(..) => Err(DecodeError {
             offset: 0,
@@ -54,11 +54,37 @@ pub fn decode_response(input: &[u8]) -> Result<Result<Value, Fault>, DecodeError
 
 /// Decodes a `methodCall` into its method name and params (used by the demo ERP).
 pub fn decode_call(input: &[u8]) -> Result<(String, Vec<Value>), DecodeError> {
-    match decode(input, Root::Call)? {
+    match decode(input, Root::Call, ValueSink::default())?.0 {
         Decoded::Call(method, params) => Ok((method, params)),
         Decoded::Response(_) => Err(DecodeError {
             offset: 0,
             message: "not a methodCall".to_owned(),
+        }),
+    }
+}
+
+/// The JSON text of a `methodResponse`'s param, from [`transcode_response`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Json {
+    /// Exactly the bytes `serde_json::to_vec` writes for the value [`decode_response`] returns.
+    pub text: Vec<u8>,
+    /// The number of items when the value is an array.
+    pub array_len: Option<usize>,
+}
+
+/// Decodes a `methodResponse` straight into JSON text, without building a `Value`: the same
+/// checks and errors as [`decode_response`], the same fault, and the bytes `serde_json` would
+/// write for its value.
+pub fn transcode_response(input: &[u8]) -> Result<Result<Json, Fault>, DecodeError> {
+    let (decoded, sink) = decode(input, Root::Response, JsonSink::default())?;
+    match decoded {
+        Decoded::Response(response) => Ok(response.map(|_| Json {
+            text: sink.out,
+            array_len: sink.array_len,
+        })),
+        Decoded::Call(..) => Err(DecodeError {
+            offset: 0,
+            message: "not a methodResponse".to_owned(),
         }),
     }
 }
@@ -69,12 +95,34 @@ pub fn decode_call(input: &[u8]) -> Result<(String, Vec<Value>), DecodeError> {
 /// escaped, and a carriage return in a string is sent as `&#13;` (an XML parser would read a
 /// raw one as a line feed).
 pub fn encode_call(out: &mut Vec<u8>, method: &str, params: &[Value]) {
+    write_call(out, method, params.iter().map(Param::Value));
+}
+
+/// One param of [`encode_call_params`]: a string or an int the caller holds (so that it need
+/// not be copied into a `Value` first), or any value.
+#[derive(Debug, Clone, Copy)]
+pub enum Param<'a> {
+    Str(&'a str),
+    Int(i64),
+    Value(&'a Value),
+}
+
+/// [`encode_call`] for params held as [`Param`]s: the same bytes, no `Value` built.
+pub fn encode_call_params(out: &mut Vec<u8>, method: &str, params: &[Param<'_>]) {
+    write_call(out, method, params.iter().copied());
+}
+
+fn write_call<'a>(out: &mut Vec<u8>, method: &str, params: impl Iterator<Item = Param<'a>>) {
     out.extend_from_slice(b"<?xml version='1.0'?>\n<methodCall>\n<methodName>");
     write_escaped(out, method);
     out.extend_from_slice(b"</methodName>\n<params>\n");
     for param in params {
         out.extend_from_slice(b"<param>\n");
-        write_value(out, param);
+        match param {
+            Param::Str(text) => write_string(out, text),
+            Param::Int(int) => write_int(out, int),
+            Param::Value(value) => write_value(out, value),
+        }
         out.extend_from_slice(b"</param>\n");
     }
     out.extend_from_slice(b"</params>\n</methodCall>\n");
@@ -158,12 +206,31 @@ fn write_int(out: &mut Vec<u8>, int: i64) {
     } else {
         b"<value><int>"
     });
-    out.extend_from_slice(int.to_string().as_bytes());
+    write_decimal(out, int);
     out.extend_from_slice(if wide {
         b"</i8></value>\n"
     } else {
         b"</int></value>\n"
     });
+}
+
+/// An integer in decimal, without a temporary `String`.
+fn write_decimal(out: &mut Vec<u8>, int: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = int.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if int < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
 fn write_string(out: &mut Vec<u8>, text: &str) {
@@ -250,33 +317,39 @@ fn write_python_float(out: &mut Vec<u8>, float: f64) {
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What a document decoded to.
-enum Decoded {
-    Response(Result<Value, Fault>),
-    Call(String, Vec<Value>),
+enum Decoded<I> {
+    Response(Result<I, Fault>),
+    Call(String, Vec<I>),
 }
 
-/// Checks the encoding, then decodes the document whose root is `root`.
-fn decode(input: &[u8], root: Root) -> Result<Decoded, DecodeError> {
+/// Checks the encoding, then decodes the document whose root is `root` into `sink`.
+fn decode<S: Sink>(
+    input: &[u8],
+    root: Root,
+    sink: S,
+) -> Result<(Decoded<S::Item>, S), DecodeError> {
     match declared_encoding(input)? {
         Encoding::Utf8 => {
             let text = std::str::from_utf8(input).map_err(|error| DecodeError {
                 offset: error.valid_up_to(),
                 message: "invalid UTF-8".to_owned(),
             })?;
-            Parser::new(text).document(root)
+            Parser::new(text, sink).document(root)
         }
         Encoding::Latin1 => {
             // Every Latin-1 byte is the code point of the same number.
             let text: String = input.iter().map(|&byte| char::from(byte)).collect();
-            Parser::new(&text).document(root).map_err(|mut error| {
-                // Back to an offset in the input: count the characters before it.
-                let before = text
-                    .as_bytes()
-                    .get(..error.offset)
-                    .unwrap_or(text.as_bytes());
-                error.offset = before.iter().filter(|&&b| b & 0xC0 != 0x80).count();
-                error
-            })
+            Parser::new(&text, sink)
+                .document(root)
+                .map_err(|mut error| {
+                    // Back to an offset in the input: count the characters before it.
+                    let before = text
+                        .as_bytes()
+                        .get(..error.offset)
+                        .unwrap_or(text.as_bytes());
+                    error.offset = before.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+                    error
+                })
         }
     }
 }
@@ -516,8 +589,8 @@ enum Text<'a> {
 }
 
 /// Decodes a document in one pass over quick-xml events, keeping the open elements on a stack
-/// of small `Frame`s (no recursion, no allocation per value).
-struct Parser<'a> {
+/// of small `Frame`s (no recursion, no allocation per value), and hands the values to `sink`.
+struct Parser<'a, S: Sink> {
     /// The document, known to be UTF-8. Events borrow from it, so their position is where
     /// their bytes lie in it.
     text: &'a str,
@@ -530,18 +603,16 @@ struct Parser<'a> {
     /// Character data of the innermost element, and where it starts.
     content: Text<'a>,
     content_offset: usize,
-    /// Items of the open arrays and params, innermost last.
-    items: Vec<Value>,
-    /// Members of the open structs, innermost last.
-    members: Vec<(String, Value)>,
+    /// What the values become.
+    sink: S,
     /// What the root element decoded to, once known.
     method: String,
-    params: Vec<Value>,
-    response: Option<Result<Value, Fault>>,
+    params: Vec<S::Item>,
+    response: Option<Result<S::Item, Fault>>,
 }
 
-impl<'a> Parser<'a> {
-    fn new(text: &'a str) -> Self {
+impl<'a, S: Sink> Parser<'a, S> {
+    fn new(text: &'a str, sink: S) -> Self {
         let input = text.as_bytes();
         // quick-xml would skip a byte order mark without counting it in its positions.
         let base = if input.starts_with(BOM) { BOM.len() } else { 0 };
@@ -556,8 +627,7 @@ impl<'a> Parser<'a> {
             depth: 0,
             content: Text::Empty,
             content_offset: 0,
-            items: Vec::new(),
-            members: Vec::new(),
+            sink,
             method: String::new(),
             params: Vec::new(),
             response: None,
@@ -648,7 +718,7 @@ impl<'a> Parser<'a> {
 
     /// Parses the prolog, the root element, then allows only comments, processing
     /// instructions and whitespace up to the end.
-    fn document(mut self, root: Root) -> Result<Decoded, DecodeError> {
+    fn document(mut self, root: Root) -> Result<(Decoded<S::Item>, S), DecodeError> {
         // An XML declaration only as the very first thing (its encoding was checked).
         let mut event = match self.reader.read_event() {
             Ok(Event::Decl(_)) => self.event()?,
@@ -708,10 +778,10 @@ impl<'a> Parser<'a> {
         }
         match root {
             Root::Response => match self.response.take() {
-                Some(response) => Ok(Decoded::Response(response)),
+                Some(response) => Ok((Decoded::Response(response), self.sink)),
                 None => self.error(0, "no response"),
             },
-            Root::Call => Ok(Decoded::Call(self.method, self.params)),
+            Root::Call => Ok((Decoded::Call(self.method, self.params), self.sink)),
         }
     }
 
@@ -880,7 +950,8 @@ impl<'a> Parser<'a> {
                     self.set_top(Frame::Fault { done, offset });
                 }
                 if empty {
-                    return self.deliver(Value::String(String::new()));
+                    let item = self.sink.scalar(Type::String, Cow::Borrowed(""), offset)?;
+                    return self.deliver(item);
                 }
                 self.stack.push(Frame::Value { typed: false });
             }
@@ -902,7 +973,7 @@ impl<'a> Parser<'a> {
                 stage: MemberStage::Name,
             } if named(name, b"name") => {
                 if empty {
-                    self.members.push((String::new(), Value::Null));
+                    self.sink.name(Cow::Borrowed(""));
                     self.set_top(Frame::Member {
                         stage: MemberStage::Value,
                     });
@@ -920,7 +991,7 @@ impl<'a> Parser<'a> {
                 if empty {
                     return self.error(offset, "expected one param, found 0");
                 }
-                let mark = self.items.len();
+                let mark = self.sink.mark(Type::Array);
                 self.stack.push(Frame::Params { mark, offset });
             }
             Frame::Response { done: false } if named(name, b"fault") && !empty => {
@@ -946,7 +1017,7 @@ impl<'a> Parser<'a> {
                     stage: CallStage::End,
                 });
                 if !empty {
-                    let mark = self.items.len();
+                    let mark = self.sink.mark(Type::Array);
                     self.stack.push(Frame::Params { mark, offset });
                 }
             }
@@ -966,22 +1037,27 @@ impl<'a> Parser<'a> {
         };
         self.set_top(Frame::Value { typed: true });
         if empty {
-            let value = match kind {
-                Type::Array => Value::Array(Vec::new()),
-                Type::Struct => Value::Object(Map::new()),
-                _ => self.scalar(kind, Cow::Borrowed(""), offset)?,
+            let item = match kind {
+                Type::Array | Type::Struct => {
+                    let mark = self.sink.mark(kind);
+                    self.sink.open(kind);
+                    self.sink.close(kind, mark)
+                }
+                _ => self.sink.scalar(kind, Cow::Borrowed(""), offset)?,
             };
-            return self.deliver_typed(value);
+            return self.deliver_typed(item);
         }
         match kind {
             Type::Array => {
                 self.enter(offset)?;
-                let mark = self.items.len();
+                let mark = self.sink.mark(kind);
+                self.sink.open(kind);
                 self.stack.push(Frame::Array { mark, data: false });
             }
             Type::Struct => {
                 self.enter(offset)?;
-                let mark = self.members.len();
+                let mark = self.sink.mark(kind);
+                self.sink.open(kind);
                 self.stack.push(Frame::Struct { mark });
             }
             _ => self.stack.push(Frame::Scalar(kind)),
@@ -991,23 +1067,21 @@ impl<'a> Parser<'a> {
 
     /// Hands a finished `<value>` to the element that holds it.
     #[inline(always)]
-    fn deliver(&mut self, value: Value) -> Result<(), DecodeError> {
+    fn deliver(&mut self, item: S::Item) -> Result<(), DecodeError> {
         match self.top() {
-            Frame::Array { .. } | Frame::Data => self.items.push(value),
+            Frame::Array { .. } | Frame::Data => self.sink.push(item),
             Frame::Member { .. } => {
-                if let Some(member) = self.members.last_mut() {
-                    member.1 = value;
-                }
+                self.sink.member(item);
                 self.set_top(Frame::Member {
                     stage: MemberStage::End,
                 });
             }
             Frame::Param { .. } => {
-                self.items.push(value);
+                self.sink.push(item);
                 self.set_top(Frame::Param { done: true });
             }
             Frame::Fault { offset, .. } => {
-                self.items.push(value);
+                self.sink.push(item);
                 self.set_top(Frame::Fault { done: true, offset });
             }
             _ => return self.error(0, "value outside a value holder"),
@@ -1018,9 +1092,9 @@ impl<'a> Parser<'a> {
     /// Hands the typed value of the innermost `<value>` to the element that holds it; the
     /// `<value>` stays open for its end tag.
     #[inline(always)]
-    fn deliver_typed(&mut self, value: Value) -> Result<(), DecodeError> {
+    fn deliver_typed(&mut self, item: S::Item) -> Result<(), DecodeError> {
         self.stack.pop();
-        self.deliver(value)?;
+        self.deliver(item)?;
         self.stack.push(Frame::Value { typed: true });
         Ok(())
     }
@@ -1034,29 +1108,30 @@ impl<'a> Parser<'a> {
         match frame {
             Frame::Scalar(kind) => {
                 let (text, text_offset) = self.take_content(offset);
-                let value = self.scalar(kind, text, text_offset)?;
-                self.deliver_typed(value)?;
+                let item = self.sink.scalar(kind, text, text_offset)?;
+                self.deliver_typed(item)?;
             }
             // Its typed value was handed over when it closed.
             Frame::Value { typed: true } => {}
             Frame::Value { typed: false } => {
-                let value = Value::String(self.take_content(offset).0.into_owned());
-                self.deliver(value)?;
+                let (text, text_offset) = self.take_content(offset);
+                let item = self.sink.scalar(Type::String, text, text_offset)?;
+                self.deliver(item)?;
             }
             Frame::Array { mark, .. } => {
                 self.depth -= 1;
-                let items: Vec<Value> = self.items.drain(mark..).collect();
-                self.deliver_typed(Value::Array(items))?;
+                let item = self.sink.close(Type::Array, mark);
+                self.deliver_typed(item)?;
             }
             Frame::Data => {}
             Frame::Struct { mark } => {
                 self.depth -= 1;
-                let members: Map<String, Value> = self.members.drain(mark..).collect();
-                self.deliver_typed(Value::Object(members))?;
+                let item = self.sink.close(Type::Struct, mark);
+                self.deliver_typed(item)?;
             }
             Frame::Name => {
-                let name = self.take_content(offset).0.into_owned();
-                self.members.push((name, Value::Null));
+                let (name, _) = self.take_content(offset);
+                self.sink.name(name);
                 self.set_top(Frame::Member {
                     stage: MemberStage::Value,
                 });
@@ -1069,19 +1144,19 @@ impl<'a> Parser<'a> {
                 stage: CallStage::Params | CallStage::End,
             } => {}
             Frame::Fault { done: true, offset } => {
-                let value = self.items.pop().unwrap_or_default();
-                self.response = Some(Err(self.fault(value, offset)?));
+                let value = self.sink.pop().and_then(|item| self.sink.fault_value(item));
+                self.response = Some(Err(self.fault(value.unwrap_or_default(), offset)?));
                 self.set_top(Frame::Response { done: true });
             }
             Frame::Params { mark, offset } => {
                 if let Frame::Call { .. } = self.top() {
-                    self.params = self.items.drain(mark..).collect();
+                    self.params = self.sink.drain(mark);
                 } else {
-                    let count = self.items.len().saturating_sub(mark);
+                    let count = self.sink.count(mark);
                     if count != 1 {
                         return self.error(offset, format!("expected one param, found {count}"));
                     }
-                    self.response = self.items.pop().map(Ok);
+                    self.response = self.sink.pop().map(Ok);
                     self.set_top(Frame::Response { done: true });
                 }
             }
@@ -1092,26 +1167,6 @@ impl<'a> Parser<'a> {
             _ => return self.error(offset, frame.expected()),
         }
         Ok(())
-    }
-
-    /// The value of a scalar element of type `kind` whose text starts at `offset`.
-    #[inline(always)]
-    fn scalar(&self, kind: Type, text: Cow<'a, str>, offset: usize) -> Result<Value, DecodeError> {
-        let at = |message| DecodeError { offset, message };
-        match kind {
-            Type::Int => parse_int(&text).map_err(at),
-            Type::Boolean => match text.as_ref() {
-                "0" => Ok(Value::Bool(false)),
-                "1" => Ok(Value::Bool(true)),
-                _ => self.error(offset, "bad boolean value"),
-            },
-            Type::Double => parse_double(&text).map_err(at),
-            Type::Nil => Ok(Value::Null),
-            Type::DateTime => Ok(Value::String(text.trim_matches(is_space_char).to_owned())),
-            Type::String | Type::Base64 | Type::Array | Type::Struct => {
-                Ok(Value::String(text.into_owned()))
-            }
-        }
     }
 
     fn fault(&self, value: Value, offset: usize) -> Result<Fault, DecodeError> {
@@ -1134,6 +1189,346 @@ impl<'a> Parser<'a> {
         };
         Ok(Fault { code, string })
     }
+}
+
+/// The value of a scalar element of type `kind` whose text starts at `offset`.
+#[inline(always)]
+fn scalar_value(kind: Type, text: Cow<'_, str>, offset: usize) -> Result<Value, DecodeError> {
+    let at = |message| DecodeError { offset, message };
+    match kind {
+        Type::Int => parse_int(&text).map_err(at),
+        Type::Boolean => match text.as_ref() {
+            "0" => Ok(Value::Bool(false)),
+            "1" => Ok(Value::Bool(true)),
+            _ => Err(at("bad boolean value".to_owned())),
+        },
+        Type::Double => parse_double(&text).map_err(at),
+        Type::Nil => Ok(Value::Null),
+        Type::DateTime => Ok(Value::String(date_time(&text).to_owned())),
+        Type::String | Type::Base64 | Type::Array | Type::Struct => {
+            Ok(Value::String(text.into_owned()))
+        }
+    }
+}
+
+/// The text of a `dateTime.iso8601`: without the whitespace around it.
+fn date_time(text: &str) -> &str {
+    text.trim_matches(is_space_char)
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the values become
+
+/// What the parser makes of the values it reads: `Value`s ([`decode_response`],
+/// [`decode_call`]) or JSON text ([`transcode_response`]). The parser checks the document's
+/// structure and calls these in document order; a sink only builds.
+trait Sink {
+    /// A finished value.
+    type Item;
+    /// Where the items of an array, struct or `<params>` of `kind` that opens now will start.
+    fn mark(&self, kind: Type) -> usize;
+    /// A scalar of type `kind` (not an array or struct) from its text, which starts at `offset`.
+    fn scalar(
+        &mut self,
+        kind: Type,
+        text: Cow<'_, str>,
+        offset: usize,
+    ) -> Result<Self::Item, DecodeError>;
+    /// An array or struct opens.
+    fn open(&mut self, kind: Type);
+    /// The array or struct opened at `mark` closes.
+    fn close(&mut self, kind: Type, mark: usize) -> Self::Item;
+    /// The name of a struct member; its value comes next.
+    fn name(&mut self, name: Cow<'_, str>);
+    /// A value for the innermost array, `<params>` or `<fault>`.
+    fn push(&mut self, item: Self::Item);
+    /// The value of the member named last.
+    fn member(&mut self, item: Self::Item);
+    /// How many values were pushed to the `<params>` opened at `mark`.
+    fn count(&self, mark: usize) -> usize;
+    /// The values pushed to the `<params>` opened at `mark` (a call's params).
+    fn drain(&mut self, mark: usize) -> Vec<Self::Item>;
+    /// The last value pushed at the top (the param of a response, or its fault).
+    fn pop(&mut self) -> Option<Self::Item>;
+    /// A fault's value as a `Value`, to read its code and string.
+    fn fault_value(&mut self, item: Self::Item) -> Option<Value>;
+}
+
+/// Builds `serde_json::Value`s. Array items and struct members wait on two scratch stacks
+/// shared by the whole parse and are moved into exactly-sized containers when they close.
+#[derive(Default)]
+struct ValueSink {
+    /// Items of the open arrays and params, innermost last.
+    items: Vec<Value>,
+    /// Members of the open structs, innermost last.
+    members: Vec<(String, Value)>,
+}
+
+impl Sink for ValueSink {
+    type Item = Value;
+
+    #[inline(always)]
+    fn mark(&self, kind: Type) -> usize {
+        match kind {
+            Type::Struct => self.members.len(),
+            _ => self.items.len(),
+        }
+    }
+
+    #[inline(always)]
+    fn scalar(
+        &mut self,
+        kind: Type,
+        text: Cow<'_, str>,
+        offset: usize,
+    ) -> Result<Value, DecodeError> {
+        scalar_value(kind, text, offset)
+    }
+
+    #[inline(always)]
+    fn open(&mut self, _kind: Type) {}
+
+    #[inline(always)]
+    fn close(&mut self, kind: Type, mark: usize) -> Value {
+        match kind {
+            Type::Struct => Value::Object(self.members.drain(mark..).collect()),
+            _ => Value::Array(self.items.drain(mark..).collect()),
+        }
+    }
+
+    #[inline(always)]
+    fn name(&mut self, name: Cow<'_, str>) {
+        self.members.push((name.into_owned(), Value::Null));
+    }
+
+    #[inline(always)]
+    fn push(&mut self, item: Value) {
+        self.items.push(item);
+    }
+
+    #[inline(always)]
+    fn member(&mut self, item: Value) {
+        if let Some(member) = self.members.last_mut() {
+            member.1 = item;
+        }
+    }
+
+    fn count(&self, mark: usize) -> usize {
+        self.items.len().saturating_sub(mark)
+    }
+
+    fn drain(&mut self, mark: usize) -> Vec<Value> {
+        self.items.drain(mark.min(self.items.len())..).collect()
+    }
+
+    fn pop(&mut self) -> Option<Value> {
+        self.items.pop()
+    }
+
+    fn fault_value(&mut self, item: Value) -> Option<Value> {
+        Some(item)
+    }
+}
+
+/// Writes JSON text into one buffer as the values are read, byte for byte what `serde_json`
+/// writes for the `Value` that [`ValueSink`] would build. An item is where a value's text lies
+/// in the buffer.
+#[derive(Default)]
+struct JsonSink {
+    out: Vec<u8>,
+    /// The open arrays and structs, innermost last.
+    open: Vec<OpenContainer>,
+    /// Values written at the top (outside any array or struct).
+    top: usize,
+    /// The last value finished at the top.
+    last: Option<std::ops::Range<usize>>,
+    /// The item count of the last array finished at the top; `None` after anything else.
+    array_len: Option<usize>,
+}
+
+struct OpenContainer {
+    /// Where its text starts in the buffer.
+    start: usize,
+    is_array: bool,
+    /// Items (or members) written so far.
+    len: usize,
+}
+
+impl JsonSink {
+    /// Writes the comma a value needs before it in an array, and counts it; returns where the
+    /// value starts.
+    #[inline(always)]
+    fn begin(&mut self) -> usize {
+        match self.open.last_mut() {
+            Some(container) if container.is_array => {
+                if container.len > 0 {
+                    self.out.push(b',');
+                }
+                container.len += 1;
+            }
+            Some(_) => {}
+            None => self.top += 1,
+        }
+        self.out.len()
+    }
+
+    /// Notes a value finished at `start`; returns its item.
+    #[inline(always)]
+    fn finish(&mut self, start: usize) -> std::ops::Range<usize> {
+        let range = start..self.out.len();
+        if self.open.is_empty() {
+            self.last = Some(range.clone());
+        }
+        range
+    }
+}
+
+impl Sink for JsonSink {
+    type Item = std::ops::Range<usize>;
+
+    #[inline(always)]
+    fn mark(&self, _kind: Type) -> usize {
+        self.top
+    }
+
+    #[inline(always)]
+    fn scalar(
+        &mut self,
+        kind: Type,
+        text: Cow<'_, str>,
+        offset: usize,
+    ) -> Result<Self::Item, DecodeError> {
+        // Checked before anything is written, as the `Value` path checks it.
+        let number = match kind {
+            Type::Int | Type::Double | Type::Boolean | Type::Nil => {
+                Some(scalar_value(kind, text.clone(), offset)?)
+            }
+            _ => None,
+        };
+        let start = self.begin();
+        match number {
+            Some(value) => write_json_scalar(&mut self.out, &value),
+            None if kind == Type::DateTime => write_json_string(&mut self.out, date_time(&text)),
+            None => write_json_string(&mut self.out, &text),
+        }
+        if self.open.is_empty() {
+            self.array_len = None;
+        }
+        Ok(self.finish(start))
+    }
+
+    #[inline(always)]
+    fn open(&mut self, kind: Type) {
+        let start = self.begin();
+        let is_array = kind != Type::Struct;
+        self.out.push(if is_array { b'[' } else { b'{' });
+        self.open.push(OpenContainer {
+            start,
+            is_array,
+            len: 0,
+        });
+    }
+
+    #[inline(always)]
+    fn close(&mut self, _kind: Type, _mark: usize) -> Self::Item {
+        let Some(container) = self.open.pop() else {
+            return self.out.len()..self.out.len();
+        };
+        self.out.push(if container.is_array { b']' } else { b'}' });
+        if self.open.is_empty() {
+            self.array_len = container.is_array.then_some(container.len);
+        }
+        self.finish(container.start)
+    }
+
+    #[inline(always)]
+    fn name(&mut self, name: Cow<'_, str>) {
+        if let Some(container) = self.open.last_mut() {
+            if container.len > 0 {
+                self.out.push(b',');
+            }
+            container.len += 1;
+        }
+        write_json_string(&mut self.out, &name);
+        self.out.push(b':');
+    }
+
+    #[inline(always)]
+    fn push(&mut self, _item: Self::Item) {}
+
+    #[inline(always)]
+    fn member(&mut self, _item: Self::Item) {}
+
+    fn count(&self, mark: usize) -> usize {
+        self.top.saturating_sub(mark)
+    }
+
+    fn drain(&mut self, _mark: usize) -> Vec<Self::Item> {
+        // Only responses are transcoded.
+        Vec::new()
+    }
+
+    fn pop(&mut self) -> Option<Self::Item> {
+        self.last.take()
+    }
+
+    fn fault_value(&mut self, item: Self::Item) -> Option<Value> {
+        serde_json::from_slice(self.out.get(item)?).ok()
+    }
+}
+
+/// A number, boolean or null, as `serde_json` writes it.
+fn write_json_scalar(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(number) => match number.as_i64() {
+            Some(int) => write_decimal(out, int),
+            None => {
+                // A u64 beyond i64, or a float: serde_json's own digits.
+                let _ = serde_json::to_writer(&mut *out, number);
+            }
+        },
+        Value::String(text) => write_json_string(out, text),
+        Value::Array(_) | Value::Object(_) => {
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+    }
+}
+
+/// A JSON string as `serde_json` writes it: `"` and `\` escaped, control characters as `\n`,
+/// `\t`, ... or `\u00XX`, everything else (DEL, non-ASCII) raw.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        let escape: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0C => b"\\f",
+            0x00..=0x1F => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(start..index).unwrap_or_default());
+        if escape.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0x0F)]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = index + 1;
+    }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    out.push(b'"');
 }
 
 /// Removes the underscores Python allows between digits (`1_000`); `None` if misplaced.
@@ -1202,4 +1597,44 @@ fn parse_double(text: &str) -> Result<Value, String> {
     Number::from_f64(float)
         .map(Value::Number)
         .ok_or_else(|| "non-finite double".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn borrowed_params_encode_as_their_values() {
+        let args = json!([[["id", "=", 1]]]);
+        let kwargs = json!({"fields": ["name"], "limit": 80});
+        for int in [0, 7, -7, i64::from(i32::MAX) + 1, i64::MIN, i64::MAX] {
+            let mut borrowed = Vec::new();
+            encode_call_params(
+                &mut borrowed,
+                "execute_kw",
+                &[
+                    Param::Str("db & <co>\r"),
+                    Param::Int(int),
+                    Param::Value(&args),
+                    Param::Value(&kwargs),
+                ],
+            );
+            let mut owned = Vec::new();
+            encode_call(
+                &mut owned,
+                "execute_kw",
+                &[
+                    json!("db & <co>\r"),
+                    json!(int),
+                    args.clone(),
+                    kwargs.clone(),
+                ],
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&borrowed),
+                String::from_utf8_lossy(&owned)
+            );
+        }
+    }
 }

@@ -102,8 +102,13 @@ where
     let path = request.uri().path().to_owned();
     let is_login = path == "/api/auth/get_tokens";
     match route(state, request, peer).await {
-        Ok(value) => {
-            let body = serde_json::to_vec(&value).expect("a JSON value always serializes");
+        Ok(reply) => {
+            let body = match reply {
+                Reply::Value(value) => {
+                    serde_json::to_vec(&value).expect("a JSON value always serializes")
+                }
+                Reply::Json(text) => text,
+            };
             let mut response = json_response(StatusCode::OK, body);
             if is_login {
                 let headers = response.headers_mut();
@@ -142,7 +147,14 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     response
 }
 
-async fn route<B>(state: &AppState, request: Request<B>, peer: SocketAddr) -> Result<Value, Error>
+/// A successful answer: a value to serialize, or JSON text written already (the rows of a
+/// `search_read`, transcoded straight from the XML-RPC answer).
+pub enum Reply {
+    Value(Value),
+    Json(Vec<u8>),
+}
+
+async fn route<B>(state: &AppState, request: Request<B>, peer: SocketAddr) -> Result<Reply, Error>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -172,9 +184,11 @@ where
                 &parts.headers,
                 &state.config.passthrough.trusted_proxies,
             );
-            auth::get_tokens(state, &read().await?, client).await
+            auth::get_tokens(state, &read().await?, client)
+                .await
+                .map(Reply::Value)
         }
-        "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers),
+        "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers).map(Reply::Value),
         _ => {
             let (model, id) = match rest.split_once('/') {
                 Some((model, id)) if !id.contains('/') => (model, Some(id)),

@@ -9,12 +9,13 @@ use serde_json::{json, Map, Value};
 
 use super::coerce::{self, Op};
 use super::request::{Param, Params};
-use super::AppState;
+use super::{AppState, Reply};
 use crate::config::Limits;
 use crate::error::{Error, Operation};
 use crate::odoo::{OdooFault, UpstreamError};
 use crate::pyliteral;
 use crate::tokens::Session;
+use crate::xmlrpc::Json;
 
 /// Serves one record call for an authenticated session; the gate has already let it through.
 pub async fn handle(
@@ -24,7 +25,7 @@ pub async fn handle(
     model: &str,
     id: Option<&str>,
     mut params: Params,
-) -> Result<Value, Error> {
+) -> Result<Reply, Error> {
     let call = Call {
         state,
         session,
@@ -44,11 +45,11 @@ pub async fn handle(
         }
         Method::PUT => {
             let id = record_id(id, &mut params)?;
-            call.update(id, params).await
+            call.update(id, params).await.map(Reply::Value)
         }
         Method::DELETE => {
             let id = record_id(id, &mut params)?;
-            call.delete(id).await
+            call.delete(id).await.map(Reply::Value)
         }
         _ => Err(Error::MethodNotAllowed(method.to_string())),
     }
@@ -84,6 +85,30 @@ impl Call<'_> {
             .map_err(|e| self.error(operation, e))
     }
 
+    /// [`Call::execute`] for an answer passed on unchanged: its JSON text.
+    async fn execute_json(
+        &self,
+        operation: Operation,
+        method: &str,
+        args: Value,
+        kwargs: Option<Value>,
+    ) -> Result<Json, Error> {
+        let session = self.session;
+        self.state
+            .odoo
+            .execute_kw_json(
+                &session.db,
+                session.uid,
+                &session.password,
+                self.model,
+                method,
+                args,
+                kwargs,
+            )
+            .await
+            .map_err(|e| self.error(operation, e))
+    }
+
     fn error(&self, operation: Operation, error: UpstreamError) -> Error {
         if let UpstreamError::Fault(OdooFault::UnknownModel(_)) = error {
             self.state.gate.forget(&self.session.db, self.model);
@@ -92,21 +117,22 @@ impl Call<'_> {
         Error::upstream(operation, error)
     }
 
-    async fn read_one(&self, id: i64, params: &Params) -> Result<Value, Error> {
+    /// The one-element list of rows, as `search_read` answered it.
+    async fn read_one(&self, id: i64, params: &Params) -> Result<Reply, Error> {
         let mut kwargs = Map::new();
         if let Some(fields) = self.field_list(params)? {
             kwargs.insert("fields".into(), fields);
         }
         let rows = self
-            .execute(
+            .execute_json(
                 Operation::Read,
                 "search_read",
                 json!([[["id", "=", id]]]),
                 Some(Value::Object(kwargs)),
             )
             .await?;
-        match rows {
-            Value::Array(rows) if !rows.is_empty() => Ok(Value::Array(rows)),
+        match rows.array_len {
+            Some(len) if len > 0 => Ok(Reply::Json(rows.text)),
             _ => Err(Error::RecordNotFound {
                 id,
                 model: self.model.to_owned(),
@@ -114,30 +140,37 @@ impl Call<'_> {
         }
     }
 
-    async fn read_many(&self, params: &Params) -> Result<Value, Error> {
+    /// `{"count": n, "results": rows}`, the rows as `search_read` answered them.
+    async fn read_many(&self, params: &Params) -> Result<Reply, Error> {
         let (domain, kwargs) = search_read_arguments(params, &self.state.config.limits)?;
         let rows = self
-            .execute(
+            .execute_json(
                 Operation::Read,
                 "search_read",
                 json!([domain]),
                 Some(Value::Object(kwargs)),
             )
             .await?;
-        match rows {
-            Value::Array(rows) if !rows.is_empty() => {
-                Ok(json!({"count": rows.len(), "results": rows}))
-            }
+        match rows.array_len {
+            Some(count) if count > 0 => Ok(Reply::Json(wrap_json(
+                &[
+                    b"{\"count\":",
+                    count.to_string().as_bytes(),
+                    b",\"results\":",
+                ],
+                rows.text,
+            ))),
             _ => Err(Error::NoRecords(self.model.to_owned())),
         }
     }
 
-    async fn create(&self, params: Params) -> Result<Value, Error> {
+    /// `{"id": id}`, the id as `create` answered it.
+    async fn create(&self, params: Params) -> Result<Reply, Error> {
         let values = self.values(params, Op::Create).await?;
         let id = self
-            .execute(Operation::Create, "create", json!([values]), None)
+            .execute_json(Operation::Create, "create", json!([values]), None)
             .await?;
-        Ok(json!({"id": id}))
+        Ok(Reply::Json(wrap_json(&[b"{\"id\":"], id.text)))
     }
 
     async fn update(&self, id: i64, params: Params) -> Result<Value, Error> {
@@ -293,6 +326,18 @@ fn field_list(params: &Params, limits: &Limits) -> Result<Option<Value>, Error> 
         }
     };
     Ok((names > 0).then_some(fields))
+}
+
+/// `value` (JSON text) after the pieces of `before`, then `}`: one object around a value.
+fn wrap_json(before: &[&[u8]], value: Vec<u8>) -> Vec<u8> {
+    let prefix: usize = before.iter().map(|piece| piece.len()).sum();
+    let mut out = Vec::with_capacity(prefix + value.len() + 1);
+    for piece in before {
+        out.extend_from_slice(piece);
+    }
+    out.extend_from_slice(&value);
+    out.push(b'}');
+    out
 }
 
 /// The record id of a PUT or DELETE: from the path, else from the `id` parameter.

@@ -7,5 +7,6 @@ mod hardening;
 mod odoo;
 mod passthrough;
 mod support;
+mod transcode;
 mod upstream_failures;
 mod xmlrpc;
