@@ -206,7 +206,7 @@ impl OdooClient {
 
     /// `common.version()`.
     pub async fn version(&self) -> Result<Value, UpstreamError> {
-        self.call(&self.common_url, "version", &[], decode_value)
+        self.call(&self.common_url, "version", &[], Value::read)
             .await
     }
 
@@ -225,7 +225,7 @@ impl OdooClient {
             Param::Value(&no_context),
         ];
         let uid = self
-            .call(&self.common_url, "authenticate", &params, decode_value)
+            .call(&self.common_url, "authenticate", &params, Value::read)
             .await?;
         match uid {
             Value::Number(uid) => match uid.as_i64() {
@@ -240,9 +240,10 @@ impl OdooClient {
         }
     }
 
-    /// `object.execute_kw(db, uid, password, model, method, args[, kwargs])`.
+    /// `object.execute_kw(db, uid, password, model, method, args[, kwargs])`, its answer read as
+    /// `T`: a [`Value`], or [`xmlrpc::Json`] text for an answer passed on as it is.
     #[allow(clippy::too_many_arguments)]
-    pub async fn execute_kw(
+    pub async fn execute_kw<T: Answer>(
         &self,
         db: &str,
         uid: i64,
@@ -251,68 +252,22 @@ impl OdooClient {
         method: &str,
         args: Value,
         kwargs: Option<Value>,
-    ) -> Result<Value, UpstreamError> {
-        let call = ExecuteKw {
-            db,
-            uid,
-            password,
-            model,
-            method,
-            args: &args,
-            kwargs: kwargs.as_ref(),
-        };
-        self.execute(&call, decode_value).await
-    }
-
-    /// [`OdooClient::execute_kw`] for an answer passed on as it is: its JSON text, written
-    /// straight from the XML-RPC (no `Value` built).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn execute_kw_json(
-        &self,
-        db: &str,
-        uid: i64,
-        password: &Secret,
-        model: &str,
-        method: &str,
-        args: Value,
-        kwargs: Option<Value>,
-    ) -> Result<xmlrpc::Json, UpstreamError> {
-        let call = ExecuteKw {
-            db,
-            uid,
-            password,
-            model,
-            method,
-            args: &args,
-            kwargs: kwargs.as_ref(),
-        };
-        self.execute(&call, xmlrpc::transcode_response).await
-    }
-
-    /// Sends `call` and reads its answer with `decode` (a fault is classified either way).
-    async fn execute<T>(
-        &self,
-        call: &ExecuteKw<'_>,
-        decode: impl FnOnce(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
     ) -> Result<T, UpstreamError> {
-        let mut params = [
-            Param::Str(call.db),
-            Param::Int(call.uid),
-            Param::Str(call.password.expose()),
-            Param::Str(call.model),
-            Param::Str(call.method),
-            Param::Value(call.args),
-            Param::Int(0),
+        let all = [
+            Param::Str(db),
+            Param::Int(uid),
+            Param::Str(password.expose()),
+            Param::Str(model),
+            Param::Str(method),
+            Param::Value(&args),
+            Param::Value(kwargs.as_ref().unwrap_or(&Value::Null)),
         ];
-        let count = match call.kwargs {
-            Some(kwargs) => {
-                params[6] = Param::Value(kwargs);
-                7
-            }
-            None => 6,
+        let params = if kwargs.is_some() {
+            &all[..]
+        } else {
+            &all[..6]
         };
-        let params = params.get(..count).unwrap_or_default();
-        self.call(&self.object_url, "execute_kw", params, decode)
+        self.call(&self.object_url, "execute_kw", params, T::read)
             .await
     }
 
@@ -391,19 +346,23 @@ fn http_client(config: &UpstreamConfig) -> Result<reqwest::Client, String> {
 
 const TEXT_XML: http::HeaderValue = http::HeaderValue::from_static("text/xml");
 
-/// One `execute_kw`, its params borrowed from the caller.
-struct ExecuteKw<'a> {
-    db: &'a str,
-    uid: i64,
-    password: &'a Secret,
-    model: &'a str,
-    method: &'a str,
-    args: &'a Value,
-    kwargs: Option<&'a Value>,
+/// How an `execute_kw` answer is read.
+pub trait Answer: Sized {
+    fn read(bytes: &[u8]) -> Result<Result<Self, Fault>, xmlrpc::DecodeError>;
 }
 
-fn decode_value(bytes: &[u8]) -> Result<Result<Value, Fault>, xmlrpc::DecodeError> {
-    xmlrpc::decode_response(bytes)
+/// Decoded into a `Value`.
+impl Answer for Value {
+    fn read(bytes: &[u8]) -> Result<Result<Value, Fault>, xmlrpc::DecodeError> {
+        xmlrpc::decode_response(bytes)
+    }
+}
+
+/// Transcoded straight to JSON text, no `Value` built.
+impl Answer for xmlrpc::Json {
+    fn read(bytes: &[u8]) -> Result<Result<xmlrpc::Json, Fault>, xmlrpc::DecodeError> {
+        xmlrpc::transcode_response(bytes)
+    }
 }
 
 /// `{base}/xmlrpc/2/{service}`, parsed once rather than on every call.

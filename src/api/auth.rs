@@ -52,7 +52,7 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
     let call = |model: &'static str, method: &'static str, args: Value, kwargs: Option<Value>| {
         state
             .odoo
-            .execute_kw(&db, uid, &password, model, method, args, kwargs)
+            .execute_kw::<Value>(&db, uid, &password, model, method, args, kwargs)
     };
     let (context, user) = tokio::join!(
         call("res.users", "context_get", json!([]), None),

@@ -87,7 +87,7 @@ impl Gate {
         let flag = self.flag_field(odoo, session, &reader).await?;
         let mut fields = vec![Value::from("model")];
         fields.extend(flag.iter().map(|f| Value::from(f.as_str())));
-        let rows = odoo
+        let rows: Value = odoo
             .execute_kw(
                 &session.db,
                 reader.uid,
@@ -129,7 +129,7 @@ impl Gate {
         if let Some(found) = self.flag_fields.get(&session.db, "") {
             return Ok(found.as_ref().clone());
         }
-        let fields = odoo
+        let fields: Value = odoo
             .execute_kw(
                 &session.db,
                 reader.uid,

@@ -12,7 +12,7 @@ use super::request::{Param, Params};
 use super::{AppState, Reply};
 use crate::config::Limits;
 use crate::error::{Error, Operation};
-use crate::odoo::{OdooFault, UpstreamError};
+use crate::odoo::{Answer, OdooFault, UpstreamError};
 use crate::pyliteral;
 use crate::tokens::Session;
 use crate::xmlrpc::Json;
@@ -62,41 +62,18 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    async fn execute(
+    /// The one `execute_kw` of this REST call, its answer read as a `Value` or as JSON text.
+    async fn execute<T: Answer>(
         &self,
         operation: Operation,
         method: &str,
         args: Value,
         kwargs: Option<Value>,
-    ) -> Result<Value, Error> {
+    ) -> Result<T, Error> {
         let session = self.session;
         self.state
             .odoo
             .execute_kw(
-                &session.db,
-                session.uid,
-                &session.password,
-                self.model,
-                method,
-                args,
-                kwargs,
-            )
-            .await
-            .map_err(|e| self.error(operation, e))
-    }
-
-    /// [`Call::execute`] for an answer passed on unchanged: its JSON text.
-    async fn execute_json(
-        &self,
-        operation: Operation,
-        method: &str,
-        args: Value,
-        kwargs: Option<Value>,
-    ) -> Result<Json, Error> {
-        let session = self.session;
-        self.state
-            .odoo
-            .execute_kw_json(
                 &session.db,
                 session.uid,
                 &session.password,
@@ -124,7 +101,7 @@ impl Call<'_> {
             kwargs.insert("fields".into(), fields);
         }
         let rows = self
-            .execute_json(
+            .execute::<Json>(
                 Operation::Read,
                 "search_read",
                 json!([[["id", "=", id]]]),
@@ -144,7 +121,7 @@ impl Call<'_> {
     async fn read_many(&self, params: &Params) -> Result<Reply, Error> {
         let (domain, kwargs) = search_read_arguments(params, &self.state.config.limits)?;
         let rows = self
-            .execute_json(
+            .execute::<Json>(
                 Operation::Read,
                 "search_read",
                 json!([domain]),
@@ -168,7 +145,7 @@ impl Call<'_> {
     async fn create(&self, params: Params) -> Result<Reply, Error> {
         let values = self.values(params, Op::Create).await?;
         let id = self
-            .execute_json(Operation::Create, "create", json!([values]), None)
+            .execute::<Json>(Operation::Create, "create", json!([values]), None)
             .await?;
         Ok(Reply::Json(wrap_json(&[b"{\"id\":"], id.text)))
     }
