@@ -129,3 +129,31 @@ impl Stack {
             .header("access_token", token)
     }
 }
+
+/// Arbitrary JSON values for the codec's properties: finite floats, any strings plus strings of
+/// the `text` pattern, and struct member names from `key` (the XML codec cannot carry control
+/// characters, the JSON transcoder must escape them).
+pub fn arbitrary_value(
+    text: &'static str,
+    key: proptest::strategy::BoxedStrategy<String>,
+) -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |float| float.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::from),
+        text.prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..6)
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+        ]
+    })
+}
