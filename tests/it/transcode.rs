@@ -8,7 +8,7 @@ use odoo_rest_proxy::xmlrpc::{decode_response, encode_fault, encode_response, tr
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::support::arbitrary_value;
+use crate::support::{arbitrary_value, mutate};
 
 /// Both ways agree on `input`; returns the decoded value when there was one.
 fn check(input: &[u8]) -> Option<Value> {
@@ -115,21 +115,7 @@ proptest! {
         edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..6),
     ) {
         let all = fixtures();
-        let mut bytes = all[which % all.len()].1.clone();
-        for (kind, at, byte) in edits {
-            if bytes.is_empty() {
-                break;
-            }
-            let at = at % bytes.len();
-            match kind % 4 {
-                0 => bytes[at] = byte,
-                1 => bytes.insert(at, byte),
-                2 => {
-                    bytes.remove(at);
-                }
-                _ => bytes.truncate(at),
-            }
-        }
+        let bytes = mutate(all[which % all.len()].1.clone(), &edits);
         check(&bytes);
     }
 

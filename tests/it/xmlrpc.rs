@@ -10,7 +10,7 @@ use odoo_rest_proxy::xmlrpc::{
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::support::arbitrary_value;
+use crate::support::{arbitrary_value, mutate};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1267,25 +1267,6 @@ fn encoding_follows_python_xmlrpc_client() {
     let mut out = Vec::new();
     encode_response(&mut out, &json!("line\r\nnext"));
     assert!(String::from_utf8_lossy(&out).contains("<string>line&#13;\nnext</string>"));
-}
-
-/// One edit of a fixture: overwrite, insert or delete a byte, or truncate.
-fn mutate(mut bytes: Vec<u8>, edits: &[(u8, usize, u8)]) -> Vec<u8> {
-    for &(kind, at, byte) in edits {
-        if bytes.is_empty() {
-            break;
-        }
-        let at = at % bytes.len();
-        match kind % 4 {
-            0 => bytes[at] = byte,
-            1 => bytes.insert(at, byte),
-            2 => {
-                bytes.remove(at);
-            }
-            _ => bytes.truncate(at),
-        }
-    }
-    bytes
 }
 
 proptest! {
