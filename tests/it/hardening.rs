@@ -241,16 +241,13 @@ async fn an_idle_keep_alive_connection_is_closed() {
     let mut stream = TcpStream::connect(stack.addr).await.expect("connect");
     // Two requests on one connection: keep-alive works.
     for _ in 0..2 {
-        stream
-            .write_all(b"GET /api/nope/1/2 HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("write");
-        let mut buf = [0u8; 1024];
-        let n = tokio::time::timeout(BOUND, stream.read(&mut buf))
-            .await
-            .expect("an answer in time")
-            .expect("read");
-        assert_eq!(status_of(&String::from_utf8_lossy(&buf[..n])), 404);
+        let answer = exchange(
+            &mut stream,
+            b"GET /api/nope/1/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "an answer in time",
+        )
+        .await;
+        assert_eq!(status_of(&answer), 404);
     }
     let idle_from = Instant::now();
     assert_eq!(read_to_close(&mut stream).await, "");
@@ -261,18 +258,12 @@ async fn an_idle_keep_alive_connection_is_closed() {
 async fn a_stalled_body_is_a_408() {
     let stack = support::start_with(|c| c.limits.idle_timeout = Duration::from_millis(300)).await;
     let mut stream = TcpStream::connect(stack.addr).await.expect("connect");
-    stream
-        .write_all(
-            b"POST /api/auth/get_tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nusername=a",
-        )
-        .await
-        .expect("write");
-    let mut buf = [0u8; 1024];
-    let n = tokio::time::timeout(BOUND, stream.read(&mut buf))
-        .await
-        .expect("an answer in time")
-        .expect("read");
-    let answer = String::from_utf8_lossy(&buf[..n]);
+    let answer = exchange(
+        &mut stream,
+        b"POST /api/auth/get_tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nusername=a",
+        "an answer in time",
+    )
+    .await;
     assert_eq!(status_of(&answer), 408, "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
 }
@@ -283,16 +274,13 @@ async fn the_connection_cap_holds_and_frees() {
     let first = TcpStream::connect(stack.addr).await.expect("connect");
     let mut second = TcpStream::connect(stack.addr).await.expect("connect");
     // Both are accepted (the second answers), so both hold a place.
-    second
-        .write_all(b"GET /api/x/1/2 HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("write");
-    let mut buf = [0u8; 1024];
-    let n = tokio::time::timeout(BOUND, second.read(&mut buf))
-        .await
-        .expect("the second connection is served")
-        .expect("read");
-    assert_eq!(status_of(&String::from_utf8_lossy(&buf[..n])), 404);
+    let answer = exchange(
+        &mut second,
+        b"GET /api/x/1/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "the second connection is served",
+    )
+    .await;
+    assert_eq!(status_of(&answer), 404);
 
     // The third connects (the kernel queues it) but is not served while the cap is reached.
     let mut third = TcpStream::connect(stack.addr).await.expect("connect");
@@ -300,6 +288,7 @@ async fn the_connection_cap_holds_and_frees() {
         .write_all(b"GET /api/x/1/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
         .expect("write");
+    let mut buf = [0u8; 1024];
     let early = tokio::time::timeout(Duration::from_millis(200), third.read(&mut buf)).await;
     assert!(early.is_err(), "served beyond the cap");
     drop(first);
@@ -724,4 +713,15 @@ async fn sigint_exits_0() {
     assert_eq!(status_of(&answer), 404);
     signal(&running, "INT");
     assert_eq!(exit_code(&mut running).await, Some(0));
+}
+
+/// Writes `request` and reads the first chunk of the answer, within [`BOUND`].
+async fn exchange(stream: &mut TcpStream, request: &[u8], why: &str) -> String {
+    stream.write_all(request).await.expect("write");
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(BOUND, stream.read(&mut buf))
+        .await
+        .expect(why)
+        .expect("read");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
