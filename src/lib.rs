@@ -13,6 +13,8 @@
 //! - [`error`]: the error type; the only place that picks HTTP status codes.
 //! - [`demo`]: the embedded demo ERP, also the fake upstream of tests and benchmarks.
 //! - [`passthrough`]: everything outside `/api`, forwarded to the ERP unchanged.
+//! - [`plumbing`]: the response body type and JSON responses, below server, api and
+//!   pass-through.
 //! - [`secret`]: a string that is never formatted.
 
 pub mod api;
@@ -21,6 +23,7 @@ pub mod demo;
 pub mod error;
 pub mod odoo;
 pub mod passthrough;
+pub mod plumbing;
 pub mod pyliteral;
 pub mod secret;
 pub mod server;

@@ -15,10 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -28,18 +25,7 @@ use tokio::sync::Notify;
 
 use crate::api::{self, AppState};
 use crate::error::Error;
-
-/// The error type of streamed bodies.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// The body of every response the proxy sends.
-pub type Body = BoxBody<Bytes, BoxError>;
-
-/// A complete body.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed()
-}
+use crate::plumbing::{error_response, Body};
 
 /// A listener with `SO_REUSEPORT` (on Unix), so that several threads can each accept on the
 /// same address and the kernel spreads connections between them.
@@ -164,7 +150,7 @@ pub async fn serve(
 async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let max_url = state.config.limits.max_url_bytes;
     if url_length(request.uri()) > max_url {
-        return api::error_response(&Error::UrlTooLong(max_url));
+        return error_response(&Error::UrlTooLong(max_url));
     }
     let path = request.uri().path();
     if path == "/api" || path.starts_with("/api/") {
@@ -172,7 +158,7 @@ async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAddr) -
     }
     match &state.passthrough {
         Some(passthrough) => passthrough.forward(request, peer).await,
-        None => api::error_response(&Error::RouteNotFound(path.to_owned())),
+        None => error_response(&Error::RouteNotFound(path.to_owned())),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::odoo::OdooClient;
 use crate::passthrough::Passthrough;
-use crate::server::{full, Body};
+use crate::plumbing::{error_response, json_response, Body};
 use crate::tokens::{TokenLimits, TokenStore};
 
 pub use cache::TtlCache;
@@ -90,8 +90,6 @@ fn passthrough(config: &Config) -> Result<Option<Passthrough>, String> {
         .transpose()
 }
 
-const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
-
 /// Serves one request whose path starts with `/api/`, from the TCP peer `peer`.
 pub async fn handle<B>(state: &AppState, request: Request<B>, peer: SocketAddr) -> Response<Body>
 where
@@ -127,24 +125,6 @@ where
             error_response(&error)
         }
     }
-}
-
-/// The JSON response for an error, with `Retry-After` where it applies.
-pub fn error_response(error: &Error) -> Response<Body> {
-    let mut response = json_response(error.status(), error.body());
-    if let Some(seconds) = error.retry_after() {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
-}
-
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
-    let mut response = Response::new(full(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, JSON);
-    response
 }
 
 /// A successful answer: a value to serialize, or JSON text written already (the rows of a

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::server::{full, Body, BoxError};
+use crate::plumbing::{full, Body, BoxError};
 
 /// The session cookie value that `/web/login` hands out for the demo admin.
 pub const DEMO_SESSION: &str = "demo-session-2f1c";

@@ -21,7 +21,7 @@ use crate::config::PassthroughConfig;
 use crate::error::{Error, Operation};
 use crate::odoo::UpstreamConfig;
 use crate::odoo::UpstreamError;
-use crate::server::{Body, BoxError};
+use crate::plumbing::{Body, BoxError};
 
 /// How long an idle upstream connection is kept for reuse.
 const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -104,7 +104,7 @@ impl Passthrough {
     pub async fn forward(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         match self.try_forward(request, peer).await {
             Ok(response) => response,
-            Err(error) => crate::api::error_response(&Error::upstream(Operation::Read, error)),
+            Err(error) => crate::plumbing::error_response(&Error::upstream(Operation::Read, error)),
         }
     }
 
@@ -184,7 +184,7 @@ impl Passthrough {
         let (parts, _) = response.into_parts();
         Ok(Response::from_parts(
             parts,
-            crate::server::full(bytes::Bytes::new()),
+            crate::plumbing::full(bytes::Bytes::new()),
         ))
     }
 

@@ -21,7 +21,7 @@ use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
 use crate::odoo::UpstreamError;
-use crate::server::{Body, BoxError};
+use crate::plumbing::{Body, BoxError};
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 type Stream = hyper_rustls::MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
