@@ -636,6 +636,19 @@ async fn one_upstream_call_per_rest_call_in_steady_state() {
         )
         .await;
     let id = created.json["id"].as_i64().unwrap();
+    // The first DELETE asks the ERP's version once (is its unlink silent?); Odoo 18's is not.
+    stack.erp.reset_calls();
+    let missing = stack
+        .send(stack.call(Method::DELETE, "/api/res.partner/999999999", &token))
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.json);
+    let seen: Vec<_> = stack
+        .erp
+        .calls()
+        .into_iter()
+        .map(|c| c.model_method.unwrap_or(c.method))
+        .collect();
+    assert_eq!(seen, ["version", "unlink"]);
     let path = format!("/api/res.partner/{id}");
     let calls = [
         (Method::GET, path.clone(), "search_read"),
