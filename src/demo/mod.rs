@@ -16,6 +16,9 @@
 //! Credentials: [`DEMO_LOGIN`] / [`DEMO_PASSWORD`] (uid 2, all rights; [`DEMO_ADMIN_API_KEY`]
 //! also works as its password) and [`DEMO_USER_LOGIN`] / [`DEMO_USER_PASSWORD`] (uid 8: no
 //! contact creation, no access to `ir.model`, cannot create or delete users).
+//!
+//! [`OdooVersion::Flectra14`] answers in Flectra 1.4's dialect instead (`flectra`, `server`):
+//! admin uid 1, demo_api uid 7 (who may read `ir.model` there), and the recorded wire texts.
 
 mod data;
 mod dispatch;
