@@ -35,12 +35,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve in front of the embedded demo ERP (no Odoo needed).
-    Demo,
+    Demo {
+        /// The ERP the demo imitates on the wire: 18, 17 or flectra-1.4.
+        #[arg(long, value_enum, default_value = "18")]
+        odoo_version: crate::demo::OdooVersion,
+    },
     /// Serve only the embedded demo ERP's XML-RPC endpoint (for load tests and nginx).
     DemoErp {
         /// Keep connections alive instead of closing after each answer as Odoo does.
         #[arg(long)]
         keep_alive: bool,
+        /// The ERP the demo imitates on the wire: 18, 17 or flectra-1.4.
+        #[arg(long, value_enum, default_value = "18")]
+        odoo_version: crate::demo::OdooVersion,
     },
 }
 

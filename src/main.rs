@@ -63,12 +63,21 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
     // The demo ERP serves for as long as this handle lives.
     let _demo_erp = match command {
         None => None,
-        Some(Command::DemoErp { keep_alive }) => {
+        Some(Command::DemoErp {
+            keep_alive,
+            odoo_version,
+        }) => {
             return runtime.block_on(async {
                 let listener = bind(config.listen).await?;
-                let erp = demo::spawn(listener, DemoConfig { keep_alive })
-                    .await
-                    .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
+                let erp = demo::spawn(
+                    listener,
+                    DemoConfig {
+                        keep_alive,
+                        odoo_version,
+                    },
+                )
+                .await
+                .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
                 println!(
                     "demo ERP: XML-RPC at http://{}/xmlrpc/2/common and /xmlrpc/2/object",
                     erp.addr()
@@ -83,12 +92,18 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                 Ok(())
             });
         }
-        Some(Command::Demo) => {
+        Some(Command::Demo { odoo_version }) => {
             let erp = runtime.block_on(async {
                 let listener = bind("127.0.0.1:0".parse().expect("a valid address")).await?;
-                demo::spawn(listener, DemoConfig { keep_alive: true })
-                    .await
-                    .map_err(|e| format!("cannot start the demo ERP: {e}"))
+                demo::spawn(
+                    listener,
+                    DemoConfig {
+                        keep_alive: true,
+                        odoo_version,
+                    },
+                )
+                .await
+                .map_err(|e| format!("cannot start the demo ERP: {e}"))
             })?;
             config.upstream.url = format!("http://{}", erp.addr());
             println!(

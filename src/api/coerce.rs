@@ -12,6 +12,10 @@
 //! | one2many  | `7`                  | `(4, 7)`      | `(4, 7)`                       |
 //!
 //! A list whose items are all lists is taken as ORM commands already and passed on unchanged.
+//!
+//! A field `fields_get` does not list is the ERP's business: it is passed on as sent (form text
+//! as text, JSON as JSON), and the ERP's answer decides (Flectra 1.x drops it, Odoo 18 refuses
+//! it with `Invalid field`).
 
 use serde_json::{Map, Value};
 
@@ -25,8 +29,6 @@ pub enum Op {
 /// A value the client sent that cannot become an ORM value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoerceError {
-    #[error("unknown field `{0}`")]
-    UnknownField(String),
     #[error("invalid value for field `{field}`: expected {expected}")]
     BadValue {
         field: String,
@@ -53,7 +55,9 @@ pub fn coerce_form(
     raw: &str,
     op: Op,
 ) -> Result<Value, CoerceError> {
-    let field = field(fields, name)?;
+    let Some(field) = fields.get(name) else {
+        return Ok(Value::String(raw.to_owned()));
+    };
     let bad = |expected| bad_value(name, expected);
     let trimmed = raw.trim();
     match field_type(field) {
@@ -115,7 +119,9 @@ pub fn coerce_json(
     value: &Value,
     op: Op,
 ) -> Result<Value, CoerceError> {
-    let field = field(fields, name)?;
+    let Some(field) = fields.get(name) else {
+        return Ok(value.clone());
+    };
     let bad = |expected| bad_value(name, expected);
     let kind = field_type(field);
     if matches!(kind, "json" | "properties" | "properties_definition") {
@@ -203,12 +209,6 @@ pub fn coerce_json_record(
         .iter()
         .map(|(name, value)| Ok((name.clone(), coerce_json(fields, name, value, op)?)))
         .collect()
-}
-
-fn field<'f>(fields: &'f Map<String, Value>, name: &str) -> Result<&'f Value, CoerceError> {
-    fields
-        .get(name)
-        .ok_or_else(|| CoerceError::UnknownField(name.to_owned()))
 }
 
 fn field_type(field: &Value) -> &str {
@@ -703,13 +703,16 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_named() {
+    fn unknown_fields_are_passed_on_as_sent() {
         let fields = fields();
-        let error = coerce_form(&fields, "nmae", "x", Create).expect_err("no such field");
-        assert_eq!(error, CoerceError::UnknownField("nmae".to_owned()));
-        assert_eq!(error.to_string(), "unknown field `nmae`");
-        let error = coerce_json(&fields, "nmae", &json!(1), Write).expect_err("no such field");
-        assert_eq!(error, CoerceError::UnknownField("nmae".to_owned()));
+        assert_eq!(coerce_form(&fields, "nmae", "7", Create), Ok(json!("7")));
+        assert_eq!(coerce_form(&fields, "nmae", "", Write), Ok(json!("")));
+        for value in [json!(1), json!(null), json!([[4, 1]]), json!({"a": "b"})] {
+            assert_eq!(
+                coerce_json(&fields, "nmae", &value, Write),
+                Ok(value.clone())
+            );
+        }
     }
 
     #[test]
@@ -750,8 +753,8 @@ mod tests {
             json!({"name": "Jo", "parent_id": false, "child_ids": [[0, 0, {"name": "Kid"}]]})
         );
 
-        let error = coerce_form_record(&fields, [("name", "Jo"), ("bogus", "1")], Create)
-            .expect_err("bogus is unknown");
-        assert_eq!(error, CoerceError::UnknownField("bogus".to_owned()));
+        let passed_on = coerce_form_record(&fields, [("color", "1"), ("bogus", "1")], Create)
+            .expect("bogus is the ERP's business");
+        assert_eq!(Value::Object(passed_on), json!({"color": 1, "bogus": "1"}));
     }
 }

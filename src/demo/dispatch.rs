@@ -19,32 +19,52 @@ use super::methods::{self, read_lock, Operation};
 use super::records::Stamp;
 use super::schema;
 use super::seed;
-use super::{Call, DEMO_ADMIN_API_KEY, DEMO_DB, DEMO_PASSWORD, DEMO_USER_PASSWORD};
+use super::{
+    flectra, Call, OdooVersion, DEMO_ADMIN_API_KEY, DEMO_DB, DEMO_PASSWORD, DEMO_USER_PASSWORD,
+};
 
 /// The call log keeps at most this many calls (the oldest go first).
 const MAX_CALLS: usize = 10_000;
 
 /// (uid, password or API key) pairs that authenticate.
-const CREDENTIALS: [(i64, &str); 3] = [
-    (super::DEMO_ADMIN_UID, DEMO_PASSWORD),
-    (super::DEMO_ADMIN_UID, DEMO_ADMIN_API_KEY),
-    (super::DEMO_USER_UID, DEMO_USER_PASSWORD),
-];
+fn credentials(version: OdooVersion) -> [(i64, &'static str); 3] {
+    [
+        (version.admin_uid(), DEMO_PASSWORD),
+        (version.admin_uid(), DEMO_ADMIN_API_KEY),
+        (version.user_uid(), DEMO_USER_PASSWORD),
+    ]
+}
 
 /// Everything the server shares between connections.
 pub(crate) struct Erp {
     pub(crate) database: RwLock<Database>,
     calls: Mutex<VecDeque<Call>>,
     execute_kw_count: AtomicU64,
+    version: OdooVersion,
 }
 
 impl Erp {
+    #[cfg(test)]
     pub(crate) fn new() -> Erp {
+        Erp::with_version(OdooVersion::Odoo18)
+    }
+
+    pub(crate) fn with_version(version: OdooVersion) -> Erp {
+        let mut database = seed::database();
+        if version == OdooVersion::Flectra14 {
+            flectra::renumber_users(&mut database);
+        }
         Erp {
-            database: RwLock::new(seed::database()),
+            database: RwLock::new(database),
             calls: Mutex::new(VecDeque::new()),
             execute_kw_count: AtomicU64::new(0),
+            version,
         }
+    }
+
+    /// The ERP this one imitates.
+    pub(crate) fn version(&self) -> OdooVersion {
+        self.version
     }
 
     pub(crate) fn calls(&self) -> Vec<Call> {
@@ -74,13 +94,21 @@ impl Erp {
         }
     }
 
-    /// Answers one XML-RPC call to `/xmlrpc/2/<service>`.
+    /// Answers one XML-RPC call to `/xmlrpc/2/<service>`, in the dialect of its version.
     pub(crate) fn dispatch(
         &self,
         service: &str,
         method: &str,
         params: &[Value],
     ) -> Result<Value, Fault> {
+        let answer = self.dispatch_odoo(service, method, params);
+        match self.version {
+            OdooVersion::Flectra14 => answer.map_err(flectra::translate),
+            _ => answer,
+        }
+    }
+
+    fn dispatch_odoo(&self, service: &str, method: &str, params: &[Value]) -> Result<Value, Fault> {
         match service {
             "common" => {
                 self.record(Call::new(service, method));
@@ -107,7 +135,7 @@ impl Erp {
 
     fn common(&self, method: &str, params: &[Value]) -> Result<Value, Fault> {
         match method {
-            "version" => Ok(version()),
+            "version" => Ok(version(self.version)),
             "about" => Ok(Value::from("See http://openerp.com")),
             "authenticate" | "login" => {
                 let function = if method == "login" {
@@ -145,7 +173,7 @@ impl Erp {
                             && row[active_index] == Value::Bool(true)
                     })
                     .map(|(uid, _)| *uid)
-                    .filter(|uid| password_matches(*uid, password));
+                    .filter(|uid| password_matches(self.version, *uid, password));
                 Ok(uid.map_or(Value::Bool(false), Value::from))
             }
             _ => Err(Fault::method_not_found(method)),
@@ -190,7 +218,7 @@ impl Erp {
         let uid = params[1].as_i64().unwrap_or(-1);
         if !params[2]
             .as_str()
-            .is_some_and(|password| password_matches(uid, password))
+            .is_some_and(|password| password_matches(self.version, uid, password))
         {
             return Err(Fault::access_denied());
         }
@@ -222,29 +250,51 @@ impl Erp {
             ));
         }
         if let Some(operation) = methods::operation(method, args) {
-            check_access(uid, table, operation)?;
+            // Flectra 1.x lets every internal user read ir.model (fixture flectra14/30).
+            let flectra_reads_ir_model = self.version == OdooVersion::Flectra14
+                && table == IR_MODEL
+                && operation == Operation::Read;
+            if !flectra_reads_ir_model {
+                check_access(uid, table, operation)?;
+            }
         }
         let now = now_utc();
         let stamp = Stamp { uid, now: &now };
-        methods::call(&self.database, table, method, args, kwargs, stamp)
+        match self.version {
+            OdooVersion::Flectra14 => {
+                flectra::call(&self.database, table, method, args, kwargs, stamp)
+            }
+            _ => methods::call(&self.database, table, method, args, kwargs, stamp),
+        }
     }
 }
 
 /// The struct `common.version()` answers.
-fn version() -> Value {
+fn version(odoo_version: OdooVersion) -> Value {
+    let major = match odoo_version {
+        OdooVersion::Flectra14 => return flectra::version(),
+        OdooVersion::Odoo17 => 17,
+        OdooVersion::Odoo18 => 18,
+    };
     let mut version = Map::new();
-    version.insert("server_version".to_string(), Value::from("18.0"));
+    version.insert(
+        "server_version".to_string(),
+        Value::from(format!("{major}.0")),
+    );
     version.insert(
         "server_version_info".to_string(),
-        serde_json::json!([18, 0, 0, "final", 0, ""]),
+        serde_json::json!([major, 0, 0, "final", 0, ""]),
     );
-    version.insert("server_serie".to_string(), Value::from("18.0"));
+    version.insert(
+        "server_serie".to_string(),
+        Value::from(format!("{major}.0")),
+    );
     version.insert("protocol_version".to_string(), Value::from(1));
     Value::Object(version)
 }
 
-fn password_matches(uid: i64, password: &str) -> bool {
-    CREDENTIALS.iter().any(|(known_uid, known)| {
+fn password_matches(version: OdooVersion, uid: i64, password: &str) -> bool {
+    credentials(version).iter().any(|(known_uid, known)| {
         *known_uid == uid && constant_time_eq(known.as_bytes(), password.as_bytes())
     })
 }

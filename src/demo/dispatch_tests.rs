@@ -442,3 +442,54 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn each_version_answers_its_own_version_and_uids() {
+    let odoo17 = Erp::with_version(OdooVersion::Odoo17);
+    assert_eq!(
+        odoo17.dispatch("common", "version", &[]),
+        Ok(
+            json!({"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""],
+                  "server_serie": "17.0", "protocol_version": 1})
+        )
+    );
+    let flectra = Erp::with_version(OdooVersion::Flectra14);
+    assert_eq!(
+        flectra
+            .dispatch("common", "version", &[])
+            .map(|v| v["server_version"].clone()),
+        Ok(json!("1.4"))
+    );
+    let auth = |login: &str, password: &str| {
+        flectra.dispatch(
+            "common",
+            "authenticate",
+            &[json!(DEMO_DB), json!(login), json!(password), json!({})],
+        )
+    };
+    assert_eq!(auth("admin", "admin"), Ok(json!(1)));
+    assert_eq!(auth("demo_api", "demo_api"), Ok(json!(7)));
+    let as_uid = |uid: i64| {
+        flectra.dispatch(
+            "object",
+            "execute_kw",
+            &[
+                json!(DEMO_DB),
+                json!(uid),
+                json!(DEMO_PASSWORD),
+                json!("res.partner"),
+                json!("search_count"),
+                json!([[]]),
+            ],
+        )
+    };
+    assert!(matches!(as_uid(1), Ok(Value::Number(_))));
+    // uid 2 is not Flectra's admin: Odoo 18's uid does not open the Flectra dialect.
+    assert_eq!(
+        as_uid(2),
+        Err(Fault {
+            code: 3,
+            string: "Access denied".into()
+        })
+    );
+}

@@ -16,11 +16,15 @@
 //! Credentials: [`DEMO_LOGIN`] / [`DEMO_PASSWORD`] (uid 2, all rights; [`DEMO_ADMIN_API_KEY`]
 //! also works as its password) and [`DEMO_USER_LOGIN`] / [`DEMO_USER_PASSWORD`] (uid 8: no
 //! contact creation, no access to `ir.model`, cannot create or delete users).
+//!
+//! [`OdooVersion::Flectra14`] answers in Flectra 1.4's dialect instead (`flectra`, `server`):
+//! admin uid 1, demo_api uid 7 (who may read `ir.model` there), and the recorded wire texts.
 
 mod data;
 mod dispatch;
 mod domain;
 mod faults;
+mod flectra;
 mod matching;
 mod methods;
 mod models;
@@ -97,12 +101,49 @@ impl Call {
     }
 }
 
+/// Which ERP the demo imitates on the wire (`--odoo-version`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OdooVersion {
+    /// Odoo 18.0 (tests/fixtures/odoo18/).
+    #[default]
+    #[value(name = "18")]
+    Odoo18,
+    /// Odoo 17.0: for now the Odoo 18 dialect answering version 17.0 (the differences of
+    /// tests/fixtures/odoo17/ are not modelled yet).
+    #[value(name = "17")]
+    Odoo17,
+    /// Flectra 1.4, built on Odoo 11 (tests/fixtures/flectra14/, `flectra` module).
+    #[value(name = "flectra-1.4")]
+    Flectra14,
+}
+
+impl OdooVersion {
+    /// uid of the administrator in this dialect.
+    pub fn admin_uid(self) -> i64 {
+        match self {
+            OdooVersion::Flectra14 => flectra::ADMIN_UID,
+            _ => DEMO_ADMIN_UID,
+        }
+    }
+
+    /// uid of the restricted user in this dialect.
+    pub fn user_uid(self) -> i64 {
+        match self {
+            OdooVersion::Flectra14 => flectra::USER_UID,
+            _ => DEMO_USER_UID,
+        }
+    }
+}
+
 /// How the demo ERP serves HTTP.
 #[derive(Debug, Clone, Default)]
 pub struct DemoConfig {
     /// Keep connections open between requests (for benchmarks). Off by default, like Odoo,
-    /// which answers `Connection: close` and closes after every response.
+    /// which answers `Connection: close` and closes after every response. Flectra 1.4 always
+    /// closes.
     pub keep_alive: bool,
+    /// The ERP it imitates.
+    pub odoo_version: OdooVersion,
 }
 
 /// A running demo ERP. Cheap to clone; the server stops when [`DemoErp::shutdown`] is called
@@ -129,12 +170,12 @@ impl Drop for Running {
 /// Fails only if the listener's address cannot be read.
 pub async fn spawn(listener: TcpListener, config: DemoConfig) -> io::Result<DemoErp> {
     let addr = listener.local_addr()?;
-    let erp = Arc::new(Erp::new());
+    let erp = Arc::new(Erp::with_version(config.odoo_version));
     let (stop, stopped) = watch::channel(false);
     let accept_loop = tokio::spawn(server::serve(
         listener,
         Arc::clone(&erp),
-        config.keep_alive,
+        config.keep_alive && config.odoo_version != OdooVersion::Flectra14,
         stopped,
     ));
     Ok(DemoErp {

@@ -13,13 +13,14 @@ use hyper::ext::ReasonPhrase;
 use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use super::dispatch::Erp;
 use super::faults::Fault;
+use super::OdooVersion;
 use crate::xmlrpc;
 
 /// Request bodies larger than this are refused (413) instead of buffered.
@@ -32,6 +33,17 @@ manually please check your spelling and try again.</p>\n";
 const METHOD_NOT_ALLOWED_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
 <title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n\
 <p>The method is not allowed for the requested URL.</p>\n";
+
+/// Werkzeug 0.11's pages, as Flectra 1.4 sends them (tests/fixtures/flectra14/40 and 41).
+const FLECTRA_NOT_FOUND_PAGE: &str = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 3.2 Final//EN\">\n\
+<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the \
+server.  If you entered the URL manually please check your spelling and try again.</p>\n";
+
+const FLECTRA_SERVER_ERROR_PAGE: &str =
+    "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 3.2 Final//EN\">\n\
+<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n<p>The server \
+encountered an internal error and was unable to complete your request.  Either the server is \
+overloaded or there is an error in the application.</p>\n";
 
 const TOO_LARGE_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
 <title>413 Request Entity Too Large</title>\n<h1>Request Entity Too Large</h1>\n\
@@ -56,21 +68,38 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let erp = Arc::clone(&erp);
         let mut stop = stop.clone();
+        // Flectra 1.4 closes after every answer without saying so (no `Connection: close`):
+        // hyper keeps the connection alive (so it adds no header) until the answer's body has
+        // been sent, then the connection is shut down.
+        let close_after_answer = erp.version() == OdooVersion::Flectra14;
+        let answered = Arc::new(Notify::new());
         tokio::spawn(async move {
+            let sent = Arc::clone(&answered);
             let service = service_fn(move |request| {
                 let erp = Arc::clone(&erp);
-                super::web::serve_or(request, keep_alive, move |request| {
-                    handle(erp, keep_alive, request)
-                })
+                let sent = Arc::clone(&sent);
+                async move {
+                    let response = super::web::serve_or(request, keep_alive, move |request| {
+                        handle(erp, keep_alive, request)
+                    })
+                    .await?;
+                    Ok::<_, Infallible>(response.map(|body| NotifyOnDrop { body, sent }.boxed()))
+                }
             });
             let mut builder = http1::Builder::new();
-            builder.keep_alive(keep_alive).title_case_headers(true);
+            builder
+                .keep_alive(keep_alive || close_after_answer)
+                .title_case_headers(true);
             let connection = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
+                _ = answered.notified(), if close_after_answer => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
                 _ = stopped(&mut stop) => {
                     connection.as_mut().graceful_shutdown();
                     let _ = connection.await;
@@ -80,12 +109,109 @@ pub(crate) async fn serve(
     }
 }
 
+/// A response body that tells when hyper is done with it (sent, or the connection gone).
+struct NotifyOnDrop {
+    body: crate::plumbing::Body,
+    sent: Arc<Notify>,
+}
+
+impl Drop for NotifyOnDrop {
+    fn drop(&mut self) {
+        self.sent.notify_one();
+    }
+}
+
+impl hyper::body::Body for NotifyOnDrop {
+    type Data = Bytes;
+    type Error = crate::plumbing::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// Resolves once the stop flag is set (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 async fn handle(
+    erp: Arc<Erp>,
+    keep_alive: bool,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if erp.version() == OdooVersion::Flectra14 {
+        return Ok(flectra(handle_odoo(Arc::clone(&erp), false, request).await?).await);
+    }
+    handle_odoo(erp, keep_alive, request).await
+}
+
+/// An answer as Werkzeug 0.11 under Flectra 1.4 sends it: `HTTP/1.0`, no `Connection`
+/// header (the connection is closed all the same), no `nosniff`, plain CPython's
+/// `<?xml version='1.0'?>` without the blank line before `</methodResponse>`, Werkzeug
+/// 0.11's pages: a 404 for anything but a POST, a 500 for a body that is not XML-RPC.
+async fn flectra(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    let page = match response.status() {
+        StatusCode::OK => None,
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_FOUND => Some((
+            StatusCode::NOT_FOUND,
+            &b"NOT FOUND"[..],
+            FLECTRA_NOT_FOUND_PAGE,
+        )),
+        _ => Some((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &b"INTERNAL SERVER ERROR"[..],
+            FLECTRA_SERVER_ERROR_PAGE,
+        )),
+    };
+    let mut response = match page {
+        Some((status, reason, page)) => {
+            let mut response = respond(
+                status,
+                reason,
+                "text/html",
+                Bytes::from_static(page.as_bytes()),
+                false,
+            );
+            response.headers_mut().remove(ALLOW);
+            response
+        }
+        None => {
+            let (parts, body) = response.into_parts();
+            let bytes = match body.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(never) => match never {},
+            };
+            let text = String::from_utf8_lossy(&bytes)
+                .replacen("<?xml version=\"1.0\"?>", "<?xml version='1.0'?>", 1)
+                .replace("\n\n</methodResponse>", "\n</methodResponse>");
+            let length = text.len();
+            let mut response = Response::from_parts(parts, Full::new(Bytes::from(text)));
+            response
+                .headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(length));
+            response
+        }
+    };
+    *response.version_mut() = Version::HTTP_10;
+    let headers = response.headers_mut();
+    headers.remove(CONNECTION);
+    headers.remove("x-content-type-options");
+    response
+}
+
+async fn handle_odoo(
     erp: Arc<Erp>,
     keep_alive: bool,
     request: Request<Incoming>,
@@ -136,6 +262,15 @@ async fn handle(
     };
     let answer = match xmlrpc::decode_call(&body) {
         Ok((method, params)) => erp.dispatch(&service, &method, &params),
+        // Flectra 1.4: the ExpatError escapes the XML-RPC handler (fixtures 41, 42).
+        Err(_) if erp.version() == OdooVersion::Flectra14 => {
+            return Ok(html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                b"INTERNAL SERVER ERROR",
+                "",
+                false,
+            ));
+        }
         Err(error) => Err(malformed(&body, error.offset)),
     };
     let mut out = Vec::with_capacity(4096);

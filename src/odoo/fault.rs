@@ -44,8 +44,8 @@ impl OdooFault {
     pub fn classify(fault: Fault) -> OdooFault {
         match fault.code {
             FaultCode::Int(3) => OdooFault::AccessDenied,
-            FaultCode::Int(4) => OdooFault::AccessError(fault.string),
-            FaultCode::Int(2) => classify_user_error(fault.string),
+            FaultCode::Int(4) => OdooFault::AccessError(unwrap_tuple_repr(fault.string)),
+            FaultCode::Int(2) => classify_user_error(unwrap_tuple_repr(fault.string)),
             FaultCode::Int(_) => classify_server_error(fault.string),
             FaultCode::Text(code) => classify_legacy(code, fault.string),
         }
@@ -54,8 +54,12 @@ impl OdooFault {
 
 const MISSING_RECORD: &str = "Record does not exist or has been deleted.";
 
+/// Flectra 1.x (Odoo 11): the text of a write on a record that does not exist.
+const FLECTRA_MISSING_RECORD: &str =
+    "One of the records you are trying to modify has already been deleted";
+
 fn classify_user_error(message: String) -> OdooFault {
-    if message.starts_with(MISSING_RECORD) {
+    if message.starts_with(MISSING_RECORD) || message.starts_with(FLECTRA_MISSING_RECORD) {
         return OdooFault::MissingRecord(message);
     }
     if let Some(model) = message
@@ -80,6 +84,9 @@ fn classify_server_error(traceback: String) -> OdooFault {
         Some((class, message)) if !class.contains(' ') => (class, message),
         _ => ("Exception", last_line),
     };
+    if let Some(fault) = classify_by_exception_class(class, message) {
+        return fault;
+    }
     if class == "TypeError" && message.starts_with("cannot marshal None") {
         return OdooFault::ReturnedNone;
     }
@@ -95,6 +102,74 @@ fn classify_server_error(traceback: String) -> OdooFault {
     }
 }
 
+/// A code-1 fault whose last line names one of the ERP's own exceptions (Flectra 1.x sends
+/// `ValidationError` as fault 1, e.g. `flectra.exceptions.ValidationError: ('Contacts require
+/// a name.', None)`): classified by that class, not as a server error.
+fn classify_by_exception_class(class: &str, message: &str) -> Option<OdooFault> {
+    if !(class.starts_with("flectra.") || class.starts_with("odoo.")) {
+        return None;
+    }
+    let message = unwrap_tuple_repr(message.to_owned());
+    Some(match class.rsplit('.').next().unwrap_or(class) {
+        "ValidationError" | "UserError" | "Warning" | "RedirectWarning" | "except_orm" => {
+            classify_user_error(message)
+        }
+        "AccessError" => OdooFault::AccessError(message),
+        "MissingError" => OdooFault::MissingRecord(message),
+        "AccessDenied" => OdooFault::AccessDenied,
+        _ => return None,
+    })
+}
+
+/// Flectra 1.x (Odoo 11) stringifies its `except_orm` exceptions as a Python tuple repr,
+/// `('message', None)`, with `\n` and quotes escaped: the bare message. Any other text is
+/// returned as it is.
+fn unwrap_tuple_repr(text: String) -> String {
+    match parse_tuple_repr(&text) {
+        Some(message) => message,
+        None => text,
+    }
+}
+
+/// `('message', None)` or `("message", None)` -> `message`, Python's string escapes undone.
+fn parse_tuple_repr(text: &str) -> Option<String> {
+    let rest = text.strip_prefix('(')?;
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let mut message = String::with_capacity(rest.len());
+    let mut chars = rest[1..].char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => {
+                let (_, escaped) = chars.next()?;
+                match escaped {
+                    'n' => message.push('\n'),
+                    't' => message.push('\t'),
+                    'r' => message.push('\r'),
+                    '\\' | '\'' | '"' => message.push(escaped),
+                    'x' | 'u' | 'U' => {
+                        let digits = match escaped {
+                            'x' => 2,
+                            'u' => 4,
+                            _ => 8,
+                        };
+                        let mut code = 0u32;
+                        for _ in 0..digits {
+                            code = code * 16 + chars.next()?.1.to_digit(16)?;
+                        }
+                        message.push(char::from_u32(code)?);
+                    }
+                    _ => return None,
+                }
+            }
+            c if c == quote => {
+                return (&rest[1 + at + 1..] == ", None)").then_some(message);
+            }
+            c => message.push(c),
+        }
+    }
+    None
+}
+
 /// `... FATAL:  database "no_such_db" does not exist` -> `no_such_db`.
 fn unknown_database(message: &str) -> Option<&str> {
     let start = message.find("database \"")? + "database \"".len();
@@ -108,8 +183,8 @@ fn unknown_database(message: &str) -> Option<&str> {
 fn classify_legacy(code: String, string: String) -> OdooFault {
     let body = code.strip_prefix("warning -- ").unwrap_or(&code);
     let (kind, message) = match body.split_once("\n\n") {
-        Some((kind, message)) => (kind.trim(), message.to_owned()),
-        None => (body.trim(), string.clone()),
+        Some((kind, message)) => (kind.trim(), unwrap_tuple_repr(message.to_owned())),
+        None => (body.trim(), unwrap_tuple_repr(string.clone())),
     };
     match kind {
         "AccessDenied" => OdooFault::AccessDenied,
@@ -121,6 +196,19 @@ fn classify_legacy(code: String, string: String) -> OdooFault {
         _ if code.starts_with("Traceback") => classify_server_error(code),
         _ if string.starts_with("Traceback") => classify_server_error(string),
         _ => classify_user_error(if message.is_empty() { code } else { message }),
+    }
+}
+
+impl super::UpstreamError {
+    /// Whether the ERP provably did not run the call: an HTML (not XML-RPC) 500 from
+    /// `/xmlrpc/2/*`. Odoo's and Flectra's dispatchers turn every exception a method raises
+    /// into a fault, so an HTML 500 comes from before dispatch (Flectra 1.4 answers a body it
+    /// cannot parse this way). Everything else may have run.
+    pub fn not_run(&self) -> bool {
+        matches!(
+            self,
+            super::UpstreamError::HttpError { status: 500, kind } if *kind != "XML"
+        )
     }
 }
 
@@ -180,5 +268,114 @@ mod tests {
             string: "Access Denied".into(),
         });
         assert_eq!(denied, OdooFault::AccessDenied);
+    }
+
+    #[test]
+    fn flectra_tuple_reprs_are_unwrapped_to_the_bare_message() {
+        let table = [
+            (
+                "('Contacts require a name.', None)",
+                "Contacts require a name.",
+            ),
+            ("('a\\nb\\tc \\\\ d', None)", "a\nb\tc \\ d"),
+            ("(\"It's gone\", None)", "It's gone"),
+            ("('It\\'s \\xe9t\\u00e9', None)", "It's été"),
+            // Not a tuple repr of one message: left as it is.
+            ("('a', 'b')", "('a', 'b')"),
+            ("('unterminated, None)", "('unterminated, None)"),
+            ("('a', None) and more", "('a', None) and more"),
+            ("(x, None)", "(x, None)"),
+            ("plain text", "plain text"),
+            ("('bad \\q escape', None)", "('bad \\q escape', None)"),
+        ];
+        for (text, bare) in table {
+            assert_eq!(unwrap_tuple_repr(text.to_owned()), bare, "{text}");
+        }
+        assert_eq!(
+            fault(4, "('Sorry, you are not allowed to create this kind of document.\\n- Extra Rights/Contact Creation', None)"),
+            OdooFault::AccessError("Sorry, you are not allowed to create this kind of document.\n- Extra Rights/Contact Creation".into())
+        );
+    }
+
+    #[test]
+    fn code_1_faults_are_classified_by_their_exception_class_first() {
+        let tb = |last: &str| {
+            format!("Traceback (most recent call last):\n  File \"/opt/flectra/flectra/models.py\", line 1, in f\n{last}\n")
+        };
+        let table = [
+            (
+                "flectra.exceptions.ValidationError: ('Contacts require a name.', None)",
+                OdooFault::UserError("Contacts require a name.".into()),
+            ),
+            (
+                "odoo.exceptions.ValidationError: You cannot create recursive Partner hierarchies.",
+                OdooFault::UserError("You cannot create recursive Partner hierarchies.".into()),
+            ),
+            (
+                "flectra.exceptions.UserError: ('Nope', None)",
+                OdooFault::UserError("Nope".into()),
+            ),
+            (
+                "flectra.exceptions.AccessError: ('Sorry, no.', None)",
+                OdooFault::AccessError("Sorry, no.".into()),
+            ),
+            (
+                "odoo.exceptions.MissingError: Record does not exist or has been deleted.",
+                OdooFault::MissingRecord("Record does not exist or has been deleted.".into()),
+            ),
+            (
+                "flectra.exceptions.MissingError: ('One of the records you are trying to modify has already been deleted (Document type: Contact).', None)",
+                OdooFault::MissingRecord("One of the records you are trying to modify has already been deleted (Document type: Contact).".into()),
+            ),
+            ("flectra.exceptions.AccessDenied: Access denied", OdooFault::AccessDenied),
+        ];
+        for (last, expected) in table {
+            assert_eq!(fault(1, &tb(last)), expected, "{last}");
+        }
+        // Not under flectra. or odoo.: a server error like any other.
+        for last in [
+            "ValidationError: ('x', None)",
+            "mymodule.exceptions.ValidationError: x",
+            "flectra.exceptions.CacheMiss: x",
+        ] {
+            assert!(
+                matches!(fault(1, &tb(last)), OdooFault::ServerError { .. }),
+                "{last}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_html_500_is_not_run() {
+        use super::super::UpstreamError;
+        let html = |status| UpstreamError::HttpError {
+            status,
+            kind: "HTML or other",
+        };
+        assert!(html(500).not_run());
+        assert!(!html(502).not_run());
+        assert!(!html(404).not_run());
+        assert!(!UpstreamError::HttpError {
+            status: 500,
+            kind: "XML"
+        }
+        .not_run());
+        assert!(!UpstreamError::Timeout.not_run());
+    }
+
+    #[test]
+    fn flectra_texts_of_a_missing_record_and_a_wrong_password() {
+        assert_eq!(
+            fault(2, "('One of the records you are trying to modify has already been deleted (Document type: Contact).', None)"),
+            OdooFault::MissingRecord("One of the records you are trying to modify has already been deleted (Document type: Contact).".into())
+        );
+        assert_eq!(fault(3, "Access denied"), OdooFault::AccessDenied);
+        let legacy = OdooFault::classify(Fault {
+            code: FaultCode::Text("warning -- MissingError\n\n('One of the records you are trying to modify has already been deleted (Document type: Contact).', None)".into()),
+            string: String::new(),
+        });
+        assert!(
+            matches!(legacy, OdooFault::MissingRecord(m) if m.starts_with(FLECTRA_MISSING_RECORD) && !m.starts_with('('))
+        );
     }
 }

@@ -12,8 +12,10 @@ use crate::secret::Secret;
 use crate::xmlrpc::{self, Fault, Param};
 
 mod fault;
+mod version;
 
 pub use fault::OdooFault;
+pub use version::ServerVersion;
 
 /// How to reach the upstream ERP.
 #[derive(Debug, Clone)]
@@ -52,6 +54,8 @@ pub struct OdooClient {
     object_url: reqwest::Url,
     slots: Arc<Semaphore>,
     max_response_bytes: usize,
+    /// `common.version()`, asked once and shared by every clone.
+    server_version: Arc<tokio::sync::OnceCell<Option<ServerVersion>>>,
 }
 
 impl std::fmt::Debug for OdooClient {
@@ -75,6 +79,7 @@ impl OdooClient {
             object_url: endpoint(base, "object")?,
             slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             max_response_bytes: config.max_response_bytes,
+            server_version: Arc::default(),
         })
     }
 
@@ -91,6 +96,22 @@ impl OdooClient {
     pub async fn version(&self) -> Result<Value, UpstreamError> {
         self.call(&self.common_url, "version", &[], Value::read)
             .await
+    }
+
+    /// The upstream's version, from `common.version()` on first use and cached from then on.
+    /// `None` (cached too) when the ERP answers without a readable version; a call that did
+    /// not get an answer (unreachable, timeout, HTTP error) is not cached.
+    pub async fn server_version(&self) -> Result<Option<ServerVersion>, UpstreamError> {
+        self.server_version
+            .get_or_try_init(|| async {
+                match self.version().await {
+                    Ok(answer) => Ok(ServerVersion::from_answer(&answer)),
+                    Err(UpstreamError::Fault(_) | UpstreamError::Unreadable(_)) => Ok(None),
+                    Err(other) => Err(other),
+                }
+            })
+            .await
+            .copied()
     }
 
     /// `common.authenticate(db, login, password, {})`: the uid, or `None` for a wrong login.

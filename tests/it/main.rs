@@ -3,6 +3,7 @@
 
 mod api;
 mod demo;
+mod flectra14;
 mod hardening;
 mod odoo;
 mod passthrough;

@@ -275,3 +275,29 @@ async fn each_way_of_failing_is_its_own_error_kind() {
         Err(UpstreamError::Unreadable(_))
     ));
 }
+
+/// Flectra 1.4 answers a body it cannot parse with Werkzeug's HTML 500
+/// (tests/fixtures/flectra14/41): the call provably did not run.
+#[tokio::test]
+async fn flectra_html_500_is_an_http_error_that_did_not_run() {
+    let body = std::fs::read(format!(
+        "{}/tests/fixtures/flectra14/41-malformed-xml.response.xml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("the Flectra fixture");
+    let (url, _) = upstream(Script {
+        status: "500 INTERNAL SERVER ERROR",
+        content_type: "text/html",
+        body,
+        close: true,
+    })
+    .await;
+    let error = execute(&url)
+        .await
+        .expect_err("an HTML page is not an answer");
+    assert!(
+        matches!(error, UpstreamError::HttpError { status: 500, .. }),
+        "{error:?}"
+    );
+    assert!(error.not_run(), "{error:?}");
+}

@@ -3,13 +3,15 @@
 use std::net::SocketAddr;
 
 use odoo_rest_proxy::config::Config;
-use odoo_rest_proxy::demo::{self, DemoConfig, DemoErp};
+use odoo_rest_proxy::demo::{self, DemoConfig, DemoErp, OdooVersion};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub struct Stack {
     pub erp: DemoErp,
+    /// The dialect the demo ERP speaks.
+    pub version: OdooVersion,
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     _stop: oneshot::Sender<()>,
@@ -22,17 +24,53 @@ pub async fn start() -> Stack {
 
 /// A demo ERP and a proxy whose config `adjust` may change (the upstream URL is set after).
 pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Stack {
+    start_with_on(OdooVersion::Odoo18, adjust).await
+}
+
+/// A demo ERP speaking `version`'s dialect and a proxy with the default config.
+pub async fn start_on(version: OdooVersion) -> Stack {
+    start_with_on(version, |_| {}).await
+}
+
+/// A demo ERP speaking `version`'s dialect and a proxy whose config `adjust` may change.
+pub async fn start_with_on(version: OdooVersion, adjust: impl FnOnce(&mut Config)) -> Stack {
     let erp_listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the demo ERP");
-    let erp = demo::spawn(erp_listener, DemoConfig { keep_alive: false })
-        .await
-        .expect("the demo ERP starts");
+    let erp = demo::spawn(
+        erp_listener,
+        DemoConfig {
+            keep_alive: false,
+            odoo_version: version,
+        },
+    )
+    .await
+    .expect("the demo ERP starts");
     let mut config = Config::default();
     config.upstream.url = format!("http://{}", erp.addr());
     adjust(&mut config);
-    start_proxy(erp, config).await
+    let mut stack = start_proxy(erp, config).await;
+    stack.version = version;
+    stack
 }
+
+/// `dialect_tests!(name);` before `async fn name(version: OdooVersion)` runs that test once
+/// per ERP dialect the demo speaks: `name::odoo18` and `name::flectra14`.
+macro_rules! dialect_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn odoo18() {
+                super::$name(odoo_rest_proxy::demo::OdooVersion::Odoo18).await
+            }
+            #[tokio::test]
+            async fn flectra14() {
+                super::$name(odoo_rest_proxy::demo::OdooVersion::Flectra14).await
+            }
+        }
+    )*};
+}
+pub(crate) use dialect_tests;
 
 pub async fn start_proxy(erp: DemoErp, config: Config) -> Stack {
     let listener = TcpListener::bind("127.0.0.1:0")
@@ -56,6 +94,7 @@ pub async fn start_proxy(erp: DemoErp, config: Config) -> Stack {
         .expect("a reqwest client");
     Stack {
         erp,
+        version: OdooVersion::Odoo18,
         addr,
         http,
         _stop: stop,

@@ -370,6 +370,9 @@ fn quirky_erp(method: &str, params: &[Value]) -> Vec<u8> {
     if method == "authenticate" {
         return xml(json!(2));
     }
+    if method == "version" {
+        return xml(json!({"server_version_info": [18, 0, 0, "final", 0, ""]}));
+    }
     let model_method = params.get(4).and_then(Value::as_str).unwrap_or("");
     let args = params.get(5).cloned().unwrap_or(Value::Null);
     match model_method {

@@ -13,14 +13,20 @@ use serde_json::{json, Value};
 use crate::support::{arbitrary_value, mutate};
 
 fn fixture(name: &str) -> Vec<u8> {
+    fixture_in("odoo18", name)
+}
+
+/// A fixture file of `tests/fixtures/<directory>/`.
+pub(crate) fn fixture_in(directory: &str, name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/odoo18")
+        .join("tests/fixtures")
+        .join(directory)
         .join(name);
     std::fs::read(&path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
 }
 
 /// What decoding an input must give.
-enum Expect {
+pub(crate) enum Expect {
     /// `decode_response` gives exactly this value.
     Value(Value),
     /// `decode_response` gives a value where each JSON pointer holds the given value; a pointer
@@ -41,8 +47,20 @@ enum Expect {
 
 /// The params of `object.execute_kw` as the transcripts send them.
 fn execute_kw(uid: i64, password: &str, model: &str, method: &str, args: Value) -> Vec<Value> {
+    execute_kw_on("rest", uid, password, model, method, args)
+}
+
+/// The params of `object.execute_kw` on database `db`.
+pub(crate) fn execute_kw_on(
+    db: &str,
+    uid: i64,
+    password: &str,
+    model: &str,
+    method: &str,
+    args: Value,
+) -> Vec<Value> {
     vec![
-        json!("rest"),
+        json!(db),
         json!(uid),
         json!(password),
         json!(model),
@@ -51,7 +69,7 @@ fn execute_kw(uid: i64, password: &str, model: &str, method: &str, args: Value) 
     ]
 }
 
-fn with_kwargs(mut params: Vec<Value>, kwargs: Value) -> Vec<Value> {
+pub(crate) fn with_kwargs(mut params: Vec<Value>, kwargs: Value) -> Vec<Value> {
     params.push(kwargs);
     params
 }
@@ -119,9 +137,14 @@ fn check(input: &[u8], expected: &Expect) -> Result<(), String> {
 }
 
 fn check_fixtures(table: Vec<(&str, Expect)>) {
+    check_fixtures_in("odoo18", table);
+}
+
+/// Checks each fixture of `tests/fixtures/<directory>/` in `table`; reports every failure.
+pub(crate) fn check_fixtures_in(directory: &str, table: Vec<(&str, Expect)>) {
     let mut failures = Vec::new();
     for (name, expected) in &table {
-        if let Err(message) = check(&fixture(name), expected) {
+        if let Err(message) = check(&fixture_in(directory, name), expected) {
             failures.push(format!("{name}: {message}"));
         }
     }
@@ -926,7 +949,14 @@ fn python_made_requests() -> Vec<String> {
 }
 
 fn fixture_names(suffix: &str) -> Vec<String> {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odoo18");
+    fixture_names_in("odoo18", suffix)
+}
+
+/// The sorted names of the files of `tests/fixtures/<directory>/` ending in `suffix`.
+pub(crate) fn fixture_names_in(directory: &str, suffix: &str) -> Vec<String> {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(directory);
     let mut names: Vec<String> = std::fs::read_dir(directory)
         .expect("the fixture directory is readable")
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
