@@ -21,6 +21,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod json2;
 pub mod odoo;
 pub mod passthrough;
 pub mod plumbing;
