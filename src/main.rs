@@ -63,12 +63,21 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
     // The demo ERP serves for as long as this handle lives.
     let _demo_erp = match command {
         None => None,
-        Some(Command::DemoErp { keep_alive }) => {
+        Some(Command::DemoErp {
+            keep_alive,
+            odoo_version,
+        }) => {
             return runtime.block_on(async {
                 let listener = bind(config.listen).await?;
-                let erp = demo::spawn(listener, DemoConfig { keep_alive })
-                    .await
-                    .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
+                let erp = demo::spawn(
+                    listener,
+                    DemoConfig {
+                        keep_alive,
+                        odoo_version,
+                    },
+                )
+                .await
+                .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
                 println!(
                     "demo ERP: XML-RPC at http://{}/xmlrpc/2/common and /xmlrpc/2/object",
                     erp.addr()
@@ -79,16 +88,23 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                     demo::DEMO_LOGIN,
                     demo::DEMO_PASSWORD
                 );
+                print_api_keys(odoo_version, erp.addr());
                 shutdown.await;
                 Ok(())
             });
         }
-        Some(Command::Demo) => {
+        Some(Command::Demo { odoo_version }) => {
             let erp = runtime.block_on(async {
                 let listener = bind("127.0.0.1:0".parse().expect("a valid address")).await?;
-                demo::spawn(listener, DemoConfig { keep_alive: true })
-                    .await
-                    .map_err(|e| format!("cannot start the demo ERP: {e}"))
+                demo::spawn(
+                    listener,
+                    DemoConfig {
+                        keep_alive: true,
+                        odoo_version,
+                    },
+                )
+                .await
+                .map_err(|e| format!("cannot start the demo ERP: {e}"))
             })?;
             config.upstream.url = format!("http://{}", erp.addr());
             println!(
@@ -101,6 +117,7 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                 demo::DEMO_LOGIN,
                 demo::DEMO_PASSWORD
             );
+            print_api_keys(odoo_version, erp.addr());
             Some(erp)
         }
     };
@@ -115,6 +132,21 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
         println!("odoo-rest-proxy listening on http://{addr}");
         tracing::info!(%upstream, threads, "serving");
     })
+}
+
+/// Odoo 19's JSON-2 takes API keys only: say which ones the demo users have.
+fn print_api_keys(version: demo::OdooVersion, addr: std::net::SocketAddr) {
+    if version != demo::OdooVersion::Odoo19 {
+        return;
+    }
+    println!("demo ERP speaks Odoo 19's JSON-2 too: POST http://{addr}/json/2/<model>/<method>");
+    println!(
+        "API keys (log in with one as the password): {}={} {}={}",
+        demo::DEMO_LOGIN,
+        demo::DEMO_ADMIN_API_KEY,
+        demo::DEMO_USER_LOGIN,
+        demo::DEMO_USER_API_KEY
+    );
 }
 
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers at once, so that a signal arriving

@@ -73,7 +73,8 @@ impl Call<'_> {
         let session = self.session;
         self.state
             .odoo
-            .execute_kw(
+            .call_kw(
+                session.protocol,
                 &session.db,
                 session.uid,
                 &session.password,

@@ -19,16 +19,26 @@ use super::methods::{self, read_lock, Operation};
 use super::records::Stamp;
 use super::schema;
 use super::seed;
-use super::{Call, DEMO_ADMIN_API_KEY, DEMO_DB, DEMO_PASSWORD, DEMO_USER_PASSWORD};
+use super::{
+    Call, OdooVersion, DEMO_ADMIN_API_KEY, DEMO_DB, DEMO_PASSWORD, DEMO_USER_API_KEY,
+    DEMO_USER_PASSWORD,
+};
 
 /// The call log keeps at most this many calls (the oldest go first).
 const MAX_CALLS: usize = 10_000;
 
 /// (uid, password or API key) pairs that authenticate.
-const CREDENTIALS: [(i64, &str); 3] = [
+const CREDENTIALS: [(i64, &str); 4] = [
     (super::DEMO_ADMIN_UID, DEMO_PASSWORD),
     (super::DEMO_ADMIN_UID, DEMO_ADMIN_API_KEY),
     (super::DEMO_USER_UID, DEMO_USER_PASSWORD),
+    (super::DEMO_USER_UID, DEMO_USER_API_KEY),
+];
+
+/// (uid, API key): the only credentials JSON-2 takes.
+pub(crate) const API_KEYS: [(i64, &str); 2] = [
+    (super::DEMO_ADMIN_UID, DEMO_ADMIN_API_KEY),
+    (super::DEMO_USER_UID, DEMO_USER_API_KEY),
 ];
 
 /// Everything the server shares between connections.
@@ -36,15 +46,51 @@ pub(crate) struct Erp {
     pub(crate) database: RwLock<Database>,
     calls: Mutex<VecDeque<Call>>,
     execute_kw_count: AtomicU64,
+    pub(crate) version: OdooVersion,
 }
 
 impl Erp {
-    pub(crate) fn new() -> Erp {
+    pub(crate) fn new(version: OdooVersion) -> Erp {
         Erp {
             database: RwLock::new(seed::database()),
             calls: Mutex::new(VecDeque::new()),
             execute_kw_count: AtomicU64::new(0),
+            version,
         }
+    }
+
+    /// One JSON-2 call, for a uid its API key already identified: the same checks and methods
+    /// as `execute_kw` (counted and logged like one, service `json2`), minus the password.
+    pub(crate) fn execute_json2(
+        &self,
+        uid: i64,
+        model_name: &str,
+        method: &str,
+        args: &[Value],
+        kwargs: &Map<String, Value>,
+    ) -> Result<Value, Fault> {
+        self.execute_kw_count.fetch_add(1, Ordering::Relaxed);
+        self.record(Call {
+            service: "json2".to_string(),
+            method: "execute_kw".to_string(),
+            model: Some(model_name.to_string()),
+            model_method: Some(method.to_string()),
+            uid: Some(uid),
+            args: Value::Array(args.iter().map(redact).collect()),
+            kwargs: redact_members(kwargs),
+        });
+        let Some(table) = schema::model_index(model_name) else {
+            return Err(Fault::unknown_model(model_name));
+        };
+        let Some(method) = methods::resolve(table, method) else {
+            return Err(Fault::unknown_method(model_name, method));
+        };
+        if let Some(operation) = methods::operation(method, args) {
+            check_access(uid, table, operation)?;
+        }
+        let now = now_utc();
+        let stamp = Stamp { uid, now: &now };
+        methods::call(&self.database, table, method, args, kwargs, stamp)
     }
 
     pub(crate) fn calls(&self) -> Vec<Call> {
@@ -107,6 +153,7 @@ impl Erp {
 
     fn common(&self, method: &str, params: &[Value]) -> Result<Value, Fault> {
         match method {
+            "version" if self.version == OdooVersion::Odoo19 => Ok(version_of("19.0", 19)),
             "version" => Ok(version()),
             "about" => Ok(Value::from("See http://openerp.com")),
             "authenticate" | "login" => {
@@ -232,13 +279,17 @@ impl Erp {
 
 /// The struct `common.version()` answers.
 fn version() -> Value {
+    version_of("18.0", 18)
+}
+
+fn version_of(text: &str, major: i64) -> Value {
     let mut version = Map::new();
-    version.insert("server_version".to_string(), Value::from("18.0"));
+    version.insert("server_version".to_string(), Value::from(text));
     version.insert(
         "server_version_info".to_string(),
-        serde_json::json!([18, 0, 0, "final", 0, ""]),
+        serde_json::json!([major, 0, 0, "final", 0, ""]),
     );
-    version.insert("server_serie".to_string(), Value::from("18.0"));
+    version.insert("server_serie".to_string(), Value::from(text));
     version.insert("protocol_version".to_string(), Value::from(1));
     Value::Object(version)
 }

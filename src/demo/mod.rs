@@ -21,6 +21,7 @@ mod data;
 mod dispatch;
 mod domain;
 mod faults;
+mod json2;
 mod matching;
 mod methods;
 mod models;
@@ -56,6 +57,9 @@ pub const DEMO_PASSWORD: &str = "admin";
 pub const DEMO_ADMIN_API_KEY: &str = "8a1d0e5c3f7b2946d0c4e1a7b9f3265e0d8c4a1f";
 /// uid of the administrator.
 pub const DEMO_ADMIN_UID: i64 = 2;
+/// An API key of the restricted user, accepted wherever its password is, and the only way in
+/// over JSON-2 (`--odoo-version 19`).
+pub const DEMO_USER_API_KEY: &str = "3f9c2b71e8d04a6c95b1f0e7d2a84c3b6e1f9a05";
 /// Login of the restricted user (uid [`DEMO_USER_UID`]).
 pub const DEMO_USER_LOGIN: &str = "demo_api";
 /// Password of the restricted user.
@@ -103,6 +107,30 @@ pub struct DemoConfig {
     /// Keep connections open between requests (for benchmarks). Off by default, like Odoo,
     /// which answers `Connection: close` and closes after every response.
     pub keep_alive: bool,
+    /// Which Odoo it behaves like (`--odoo-version`).
+    pub odoo_version: OdooVersion,
+}
+
+/// `--odoo-version`: the Odoo the demo ERP behaves like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OdooVersion {
+    /// Odoo 18: XML-RPC only (tests/fixtures/odoo18/).
+    #[default]
+    Odoo18,
+    /// Odoo 19: also JSON-2 (`POST /json/2/<model>/<method>`, API keys as Bearer tokens) and
+    /// `GET /web/version` saying 19.0 (tests/fixtures/odoo19-json2/).
+    Odoo19,
+}
+
+impl std::str::FromStr for OdooVersion {
+    type Err = String;
+    fn from_str(text: &str) -> Result<OdooVersion, String> {
+        match text {
+            "18" => Ok(OdooVersion::Odoo18),
+            "19" => Ok(OdooVersion::Odoo19),
+            other => Err(format!("{other:?} is not a demo Odoo version (18 or 19)")),
+        }
+    }
 }
 
 /// A running demo ERP. Cheap to clone; the server stops when [`DemoErp::shutdown`] is called
@@ -129,7 +157,7 @@ impl Drop for Running {
 /// Fails only if the listener's address cannot be read.
 pub async fn spawn(listener: TcpListener, config: DemoConfig) -> io::Result<DemoErp> {
     let addr = listener.local_addr()?;
-    let erp = Arc::new(Erp::new());
+    let erp = Arc::new(Erp::new(config.odoo_version));
     let (stop, stopped) = watch::channel(false);
     let accept_loop = tokio::spawn(server::serve(
         listener,

@@ -90,6 +90,11 @@ async fn handle(
     keep_alive: bool,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if erp.version == super::OdooVersion::Odoo19
+        && super::json2::is_json2_route(request.uri().path())
+    {
+        return Ok(super::json2::serve(erp, request, keep_alive).await);
+    }
     let service = match request.uri().path().strip_prefix("/xmlrpc/2/") {
         Some(service) if !service.is_empty() && !service.contains('/') => service.to_string(),
         _ => {

@@ -566,6 +566,7 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
             password: odoo_rest_proxy::secret::Secret::new(api_key.to_owned()),
             user_context: Value::Null,
             company_id: Value::Null,
+            protocol: Default::default(),
         })
         .expect("room");
     let session = state.tokens.lookup(issued.as_str()).expect("live");

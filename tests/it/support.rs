@@ -1,15 +1,70 @@
-//! Starts a demo ERP and a proxy in front of it, each on 127.0.0.1:0.
+//! Starts a demo ERP and a proxy in front of it, each on 127.0.0.1:0, over either wire:
+//! [`on_both_wires!`] runs a test once per [`Wire`].
 
 use std::net::SocketAddr;
 
 use odoo_rest_proxy::config::Config;
-use odoo_rest_proxy::demo::{self, DemoConfig, DemoErp};
+use odoo_rest_proxy::demo::{self, DemoConfig, DemoErp, OdooVersion};
+use odoo_rest_proxy::odoo::ProtocolChoice;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// How the proxy talks to the demo ERP in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// An Odoo 18 demo, `protocol = "auto"`: XML-RPC.
+    XmlRpc,
+    /// An Odoo 19 demo, `protocol = "json2"`: JSON-2, logins with API keys.
+    Json2,
+}
+
+tokio::task_local! {
+    /// The wire of the test running in this task (XML-RPC when unset).
+    pub static WIRE: Wire;
+}
+
+/// The wire of the current test.
+pub fn wire() -> Wire {
+    WIRE.try_with(|wire| *wire).unwrap_or(Wire::XmlRpc)
+}
+
+/// Each `async fn name() { ... }` becomes a module `name` with two tests, `xmlrpc` and
+/// `json2`, running the same body with [`WIRE`] set.
+#[macro_export]
+macro_rules! on_both_wires {
+    ($($(#[$meta:meta])* async fn $name:ident() $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test]
+            async fn xmlrpc() {
+                $crate::support::WIRE.scope($crate::support::Wire::XmlRpc, async $body).await
+            }
+            #[tokio::test]
+            async fn json2() {
+                $crate::support::WIRE.scope($crate::support::Wire::Json2, async $body).await
+            }
+        }
+    )*};
+}
+
+/// The secret a demo user logs in with on the current wire: its password over XML-RPC, its
+/// API key over JSON-2.
+pub fn credential(login: &str) -> &'static str {
+    match (wire(), login) {
+        (Wire::XmlRpc, demo::DEMO_LOGIN) => demo::DEMO_PASSWORD,
+        (Wire::XmlRpc, demo::DEMO_USER_LOGIN) => demo::DEMO_USER_PASSWORD,
+        (Wire::Json2, demo::DEMO_LOGIN) => demo::DEMO_ADMIN_API_KEY,
+        (Wire::Json2, demo::DEMO_USER_LOGIN) => demo::DEMO_USER_API_KEY,
+        _ => "no-such-credential",
+    }
+}
+
 pub struct Stack {
     pub erp: DemoErp,
+    pub wire: Wire,
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     _stop: oneshot::Sender<()>,
@@ -25,11 +80,25 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Stack {
     let erp_listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the demo ERP");
-    let erp = demo::spawn(erp_listener, DemoConfig { keep_alive: false })
-        .await
-        .expect("the demo ERP starts");
+    let wire = wire();
+    let odoo_version = match wire {
+        Wire::XmlRpc => OdooVersion::Odoo18,
+        Wire::Json2 => OdooVersion::Odoo19,
+    };
+    let erp = demo::spawn(
+        erp_listener,
+        DemoConfig {
+            keep_alive: false,
+            odoo_version,
+        },
+    )
+    .await
+    .expect("the demo ERP starts");
     let mut config = Config::default();
     config.upstream.url = format!("http://{}", erp.addr());
+    if wire == Wire::Json2 {
+        config.upstream.protocol = ProtocolChoice::Json2;
+    }
     adjust(&mut config);
     start_proxy(erp, config).await
 }
@@ -56,6 +125,7 @@ pub async fn start_proxy(erp: DemoErp, config: Config) -> Stack {
         .expect("a reqwest client");
     Stack {
         erp,
+        wire: wire(),
         addr,
         http,
         _stop: stop,
@@ -79,6 +149,14 @@ impl Answer {
 }
 
 impl Stack {
+    /// The demo's name for the service a record call reaches on this stack's wire.
+    pub fn rpc_service(&self) -> &'static str {
+        match self.wire {
+            Wire::XmlRpc => "object",
+            Wire::Json2 => "json2",
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -97,7 +175,13 @@ impl Stack {
         }
     }
 
+    /// Logs in; a demo user's password becomes its API key over JSON-2.
     pub async fn login_as(&self, login: &str, password: &str) -> Answer {
+        let password = match (login, password) {
+            (demo::DEMO_LOGIN, demo::DEMO_PASSWORD)
+            | (demo::DEMO_USER_LOGIN, demo::DEMO_USER_PASSWORD) => credential(login),
+            _ => password,
+        };
         let form = [
             ("username", login),
             ("password", password),
