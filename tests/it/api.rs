@@ -639,6 +639,44 @@ crate::on_both_wires! {
         }
     }
 
+    async fn get_without_field_names_the_fields_the_caller_can_read() {
+        let stack = start_with(|config| config.gate.allow = vec!["res.partner".into()]).await;
+        let admin = stack.token().await;
+        let user = stack
+            .login_as(demo::DEMO_USER_LOGIN, demo::DEMO_USER_PASSWORD)
+            .await;
+        let user = user.json["access_token"].as_str().unwrap().to_owned();
+        let seen = |stack: &crate::support::Stack| -> Vec<(String, serde_json::Value)> {
+            stack
+                .erp
+                .calls()
+                .into_iter()
+                .map(|c| (c.model_method.unwrap_or_default(), c.kwargs["fields"].clone()))
+                .collect()
+        };
+        for (token, path) in [(&admin, "/api/res.partner/1"), (&user, "/api/res.partner")] {
+            stack.erp.reset_calls();
+            let answer = stack.send(stack.call(Method::GET, path, token)).await;
+            assert_eq!(answer.status, 200, "{}", answer.json);
+            let calls = seen(&stack);
+            // Each user's own fields_get (cached per user), then a read naming them.
+            assert_eq!(calls.len(), 2, "{calls:?}");
+            assert_eq!(calls[0].0, "fields_get");
+            assert_eq!(calls[1].0, "search_read");
+            let fields = calls[1].1.as_array().expect("a field list, not all fields");
+            assert!(fields.len() > 10, "{fields:?}");
+            for name in ["name", "email", "country_id"] {
+                assert!(fields.contains(&json!(name)), "{name} in {fields:?}");
+            }
+            stack.erp.reset_calls();
+            let again = stack.send(stack.call(Method::GET, path, token)).await;
+            assert_eq!(again.status, 200, "{}", again.json);
+            let calls = seen(&stack);
+            assert_eq!(calls.len(), 1, "steady state: one call, {calls:?}");
+            assert_eq!(calls[0].1, json!(fields));
+        }
+    }
+
     async fn unknown_routes_and_methods() {
         let stack = start().await;
         let token = stack.token().await;

@@ -180,6 +180,7 @@ async fn limit_is_capped_when_configured() {
         .calls()
         .iter()
         .filter(|call| call.model.as_deref() == Some("res.partner"))
+        .filter(|call| call.model_method.as_deref() == Some("search_read"))
         .map(|call| call.kwargs["limit"].clone())
         .collect();
     assert_eq!(limits, [2, 2, 2, 1]);
