@@ -47,6 +47,7 @@ pub(crate) struct Erp {
     calls: Mutex<VecDeque<Call>>,
     execute_kw_count: AtomicU64,
     pub(crate) version: OdooVersion,
+    keys_revoked: std::sync::atomic::AtomicBool,
 }
 
 impl Erp {
@@ -56,7 +57,18 @@ impl Erp {
             calls: Mutex::new(VecDeque::new()),
             execute_kw_count: AtomicU64::new(0),
             version,
+            keys_revoked: Default::default(),
         }
+    }
+
+    /// Revokes every API key for JSON-2 (as deleting them in the user preferences would), or
+    /// gives them back.
+    pub(crate) fn set_api_keys_revoked(&self, revoked: bool) {
+        self.keys_revoked.store(revoked, Ordering::Relaxed);
+    }
+
+    pub(crate) fn api_keys_revoked(&self) -> bool {
+        self.keys_revoked.load(Ordering::Relaxed)
     }
 
     /// One JSON-2 call, for a uid its API key already identified: the same checks and methods

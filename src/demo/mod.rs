@@ -196,6 +196,12 @@ impl DemoErp {
         self.inner.erp.execute_kw_count()
     }
 
+    /// Revokes every API key (`true`): JSON-2 calls with one get 401 "Invalid apikey"; or
+    /// gives them back (`false`).
+    pub fn set_api_keys_revoked(&self, revoked: bool) {
+        self.inner.erp.set_api_keys_revoked(revoked);
+    }
+
     /// Forgets the recorded calls and zeroes the counter.
     pub fn reset_calls(&self) {
         self.inner.erp.reset_calls();

@@ -4,6 +4,7 @@
 mod api;
 mod demo;
 mod hardening;
+mod json2;
 mod odoo;
 mod passthrough;
 mod support;
