@@ -254,6 +254,18 @@ fn call(
             "missing a required argument: 'domain'",
         ));
     }
+    // Odoo 19's `Domain()` refuses anything but a list before the search starts (32).
+    if let Some(domain @ (Value::String(_) | Value::Number(_) | Value::Bool(true))) =
+        arguments.get("domain")
+    {
+        let repr = match domain {
+            Value::String(text) => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
+            Value::Bool(_) => "True".to_owned(),
+            other => other.to_string(),
+        };
+        let message = format!("Domain() invalid argument type for domain: {repr}");
+        return Err(Failure::builtin("TypeError", &message));
+    }
     let args = match ids {
         // `"ids": 9` works like `[9]` (quirk Q9).
         Some(Value::Number(id)) => vec![json!([id])],

@@ -5,6 +5,7 @@ mod api;
 mod demo;
 mod hardening;
 mod json2;
+mod json2_replay;
 mod odoo;
 mod passthrough;
 mod support;
