@@ -138,3 +138,36 @@ async fn a_revoked_key_drops_the_token() {
     let fresh = login(&stack, demo::DEMO_LOGIN, demo::DEMO_ADMIN_API_KEY).await;
     assert_eq!(services_of_a_read(&stack, &fresh).await, ["json2"]);
 }
+
+#[tokio::test]
+async fn options_never_reaches_json2_through_the_pass_through() {
+    let stack = WIRE
+        .scope(
+            Wire::Json2,
+            start_with(|config| config.passthrough.enabled = true),
+        )
+        .await;
+    stack.erp.reset_calls();
+    let options = stack
+        .http
+        .request(Method::OPTIONS, stack.url("/json/2/res.users/context_get"))
+        .bearer_auth(demo::DEMO_ADMIN_API_KEY)
+        .header("x-odoo-database", demo::DEMO_DB)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), 405);
+    assert!(stack.erp.calls().is_empty(), "{:?}", stack.erp.calls());
+    // A POST passes through and runs.
+    let post = stack
+        .http
+        .post(stack.url("/json/2/res.users/context_get"))
+        .bearer_auth(demo::DEMO_ADMIN_API_KEY)
+        .header("x-odoo-database", demo::DEMO_DB)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 200);
+    assert_eq!(stack.erp.calls().len(), 1);
+}
