@@ -486,3 +486,75 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Object(_) => "a struct",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Error, Operation};
+
+    /// A recorded Odoo 19 answer through the codec and [`json2_error`], as the REST client
+    /// would see it on a read: (status, error code), and no traceback in the text.
+    fn rest_error(n: u32) -> (u16, &'static str, String) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odoo19-json2");
+        let name = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .find(|name| name.starts_with(&format!("{n:02}-")) && name.ends_with(".response.http"))
+            .unwrap();
+        let raw = std::fs::read(dir.join(name)).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let content_type = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Type: "))
+            .map(str::to_owned);
+        let error =
+            json2::read_response(status, content_type.as_deref(), raw[split + 4..].to_vec())
+                .map(|_| ())
+                .unwrap_err();
+        let error = Error::upstream(Operation::Read, json2_error(error, "rest19"));
+        (error.status().as_u16(), error.code(), error.description())
+    }
+
+    #[test]
+    fn json2_errors_reach_rest_clients_as_the_xmlrpc_faults_that_mean_the_same() {
+        let cases: &[(u32, u16, &str)] = &[
+            // 401: the key is refused (on a call, api turns this into invalid_token).
+            (43, 401, "access_denied"),
+            (46, 401, "access_denied"),
+            (18, 403, "access_error"),
+            (38, 403, "access_error"),
+            (91, 403, "access_error"),
+            // records turns these two into Flectra's "Record N Not found" / "Modal X Not Found!".
+            (14, 404, "object_not_found_in_flectra"),
+            (16, 404, "object_not_found_in_flectra"),
+            (35, 400, "invalid_request"),
+            (37, 400, "invalid_request"),
+            (21, 400, "invalid_request"),
+            (69, 400, "invalid_request"),
+            (29, 400, "invalid_request"),
+            (30, 400, "invalid_request"),
+            (32, 400, "invalid_request"),
+            (33, 400, "invalid_request"),
+            (50, 400, "invalid_database"),
+            (17, 502, "upstream_error"),
+            (65, 502, "upstream_error"),
+            (66, 502, "upstream_bad_response"),
+            (95, 502, "upstream_bad_response"),
+        ];
+        for &(n, status, code) in cases {
+            let (got_status, got_code, text) = rest_error(n);
+            assert_eq!((got_status, got_code), (status, code), "#{n}: {text}");
+            assert!(
+                !text.contains("Traceback") && !text.contains("/opt/odoo"),
+                "#{n}: {text}"
+            );
+        }
+        assert_eq!(
+            rest_error(33).2,
+            "ValueError: Invalid field 'nope' on model 'res.partner'"
+        );
+    }
+}
