@@ -677,6 +677,23 @@ crate::on_both_wires! {
         }
     }
 
+    async fn a_model_the_erp_does_not_know_is_flectras_404_past_the_gate() {
+        let stack = start_with(|config| config.gate.allow = vec!["x.no.such.model".into()]).await;
+        let token = stack.token().await;
+        for path in ["/api/x.no.such.model", "/api/x.no.such.model/1"] {
+            let answer = stack.send(stack.call(Method::GET, path, &token)).await;
+            assert_eq!(
+                (answer.status, answer.error().0, answer.error().1),
+                (
+                    404,
+                    "object_not_found_in_flectra",
+                    "Modal x.no.such.model Not Found!"
+                ),
+                "{path}"
+            );
+        }
+    }
+
     async fn unknown_routes_and_methods() {
         let stack = start().await;
         let token = stack.token().await;
