@@ -36,7 +36,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve in front of the embedded demo ERP (no Odoo needed).
     Demo {
-        /// The ERP the demo imitates on the wire: 18, 17 or flectra-1.4.
+        /// The ERP the demo imitates on the wire: 18, 17, flectra-1.4, or 19 (also JSON-2).
         #[arg(long, value_enum, default_value = "18")]
         odoo_version: crate::demo::OdooVersion,
     },
@@ -45,7 +45,7 @@ pub enum Command {
         /// Keep connections alive instead of closing after each answer as Odoo does.
         #[arg(long)]
         keep_alive: bool,
-        /// The ERP the demo imitates on the wire: 18, 17 or flectra-1.4.
+        /// The ERP the demo imitates on the wire: 18, 17, flectra-1.4, or 19 (also JSON-2).
         #[arg(long, value_enum, default_value = "18")]
         odoo_version: crate::demo::OdooVersion,
     },
@@ -137,6 +137,7 @@ impl Default for Config {
                 timeout: Duration::from_secs(60),
                 max_concurrency: 64,
                 max_response_bytes: 256 << 20,
+                protocol: Default::default(),
             },
             tokens: TokensConfig {
                 ttl: Duration::from_secs(600),
@@ -207,6 +208,7 @@ struct UpstreamSection {
     connect_timeout_secs: Option<f64>,
     max_concurrency: Option<usize>,
     max_response_bytes: Option<usize>,
+    protocol: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -341,6 +343,11 @@ impl Config {
             up.max_response_bytes,
             || bad("[upstream] max_response_bytes", "must be at least 1"),
         )?;
+        if let Some(protocol) = up.protocol {
+            config.upstream.protocol = protocol
+                .parse()
+                .map_err(|e: String| bad("[upstream] protocol", &e))?;
+        }
 
         let tokens = file.tokens;
         if let Some(ttl) = tokens.ttl_secs {
@@ -556,5 +563,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("NOPE is not set"), "{e}");
+    }
+
+    #[test]
+    fn upstream_protocol() {
+        use crate::odoo::ProtocolChoice;
+        assert_eq!(parse("").unwrap().upstream.protocol, ProtocolChoice::Auto);
+        let config = parse("[upstream]\nprotocol = \"json2\"\n").unwrap();
+        assert_eq!(config.upstream.protocol, ProtocolChoice::Json2);
+        let config = parse("[upstream]\nprotocol = \"xmlrpc\"\n").unwrap();
+        assert_eq!(config.upstream.protocol, ProtocolChoice::XmlRpc);
+        let e = parse("[upstream]\nprotocol = \"soap\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[upstream] protocol") && e.contains("\"soap\""),
+            "{e}"
+        );
     }
 }

@@ -25,6 +25,9 @@ pub enum Error {
     EmptyLogin,
     #[error("flectra User authentication failed!")]
     LoginFailed,
+    /// `[upstream] protocol = "json2"` and the password is not an API key of the user.
+    #[error("flectra User authentication failed! The ERP is reached over JSON-2, which takes the user's API key as the password.")]
+    ApiKeyRequired,
     #[error("Invalid database!")]
     InvalidDatabase,
     #[error("Missing access token in request header!")]
@@ -90,7 +93,9 @@ impl Error {
             | Error::NoTokenToDelete
             | Error::InvalidObjectId
             | Error::BadParameter(_) => StatusCode::BAD_REQUEST,
-            Error::LoginFailed | Error::TokenInvalid => StatusCode::UNAUTHORIZED,
+            Error::LoginFailed | Error::ApiKeyRequired | Error::TokenInvalid => {
+                StatusCode::UNAUTHORIZED
+            }
             Error::ModelNotFound(_)
             | Error::ModelDisabled(_)
             | Error::RecordNotFound { .. }
@@ -133,7 +138,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::EmptyLogin => "empty_db_or_username_or_password",
-            Error::LoginFailed => "flectra_user_authentication_failed",
+            Error::LoginFailed | Error::ApiKeyRequired => "flectra_user_authentication_failed",
             Error::InvalidDatabase => "invalid_database",
             Error::TokenMissing => "access_token_not_found",
             Error::TokenInvalid => "invalid_token",

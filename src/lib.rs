@@ -21,6 +21,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod json2;
 pub mod odoo;
 pub mod passthrough;
 pub mod plumbing;
@@ -100,6 +101,19 @@ pub fn run_per_core(
                             .tokens
                             .spawn_sweeper(std::time::Duration::from_secs(30))
                     });
+                    if index == 0 {
+                        // `[upstream] protocol = "auto"` asks the ERP's version at start-up
+                        // (and again at the first login after it was unreachable).
+                        let odoo = state.odoo.clone();
+                        tokio::spawn(async move {
+                            let json2 = odoo.offers_json2().await;
+                            tracing::info!(
+                                configured = ?odoo.protocol_choice(),
+                                json2_for_api_keys = json2,
+                                "upstream protocol"
+                            );
+                        });
+                    }
                     let stopped = async move {
                         let _ = stop.wait_for(|&stop| stop).await;
                     };

@@ -88,6 +88,7 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                     demo::DEMO_LOGIN,
                     demo::DEMO_PASSWORD
                 );
+                print_api_keys(odoo_version, erp.addr());
                 shutdown.await;
                 Ok(())
             });
@@ -116,6 +117,7 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                 demo::DEMO_LOGIN,
                 demo::DEMO_PASSWORD
             );
+            print_api_keys(odoo_version, erp.addr());
             Some(erp)
         }
     };
@@ -130,6 +132,21 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
         println!("odoo-rest-proxy listening on http://{addr}");
         tracing::info!(%upstream, threads, "serving");
     })
+}
+
+/// Odoo 19's JSON-2 takes API keys only: say which ones the demo users have.
+fn print_api_keys(version: demo::OdooVersion, addr: std::net::SocketAddr) {
+    if version != demo::OdooVersion::Odoo19 {
+        return;
+    }
+    println!("demo ERP speaks Odoo 19's JSON-2 too: POST http://{addr}/json/2/<model>/<method>");
+    println!(
+        "API keys (log in with one as the password): {}={} {}={}",
+        demo::DEMO_LOGIN,
+        demo::DEMO_ADMIN_API_KEY,
+        demo::DEMO_USER_LOGIN,
+        demo::DEMO_USER_API_KEY
+    );
 }
 
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers at once, so that a signal arriving

@@ -156,6 +156,12 @@ async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAddr) -
     if path == "/api" || path.starts_with("/api/") {
         return api::handle(state, request, peer).await;
     }
+    // Odoo 19 runs the method of an OPTIONS on /json/2 (no preflight there: quirk Q12).
+    if request.method() == http::Method::OPTIONS
+        && (path == "/json/2" || path.starts_with("/json/2/"))
+    {
+        return error_response(&Error::MethodNotAllowed("OPTIONS on /json/2".into()));
+    }
     match &state.passthrough {
         Some(passthrough) => passthrough.forward(request, peer).await,
         None => error_response(&Error::RouteNotFound(path.to_owned())),

@@ -36,6 +36,8 @@ pub struct Session {
     pub password: Secret,
     pub user_context: Value,
     pub company_id: Value,
+    /// The wire this session's calls travel on (JSON-2 only with an API key).
+    pub protocol: crate::odoo::Protocol,
 }
 
 impl fmt::Debug for Session {
@@ -47,6 +49,7 @@ impl fmt::Debug for Session {
             .field("password", &"***")
             .field("user_context", &self.user_context)
             .field("company_id", &self.company_id)
+            .field("protocol", &self.protocol)
             .finish()
     }
 }
@@ -355,6 +358,7 @@ mod tests {
             password: Secret::new("hunter2"),
             user_context: json!({"lang": "en_US", "tz": "Europe/Brussels", "uid": 2}),
             company_id: json!(1),
+            protocol: Default::default(),
         }
     }
 

@@ -1,5 +1,5 @@
-//! `/api/auth/get_tokens` and `/api/auth/delete_tokens`: log in once over XML-RPC and hand out
-//! an access token; revoke it.
+//! `/api/auth/get_tokens` and `/api/auth/delete_tokens`: log in once (over JSON-2 with an API
+//! key where the ERP offers it, else over XML-RPC) and hand out an access token; revoke it.
 
 use std::net::IpAddr;
 
@@ -10,7 +10,7 @@ use super::limiter::Attempt;
 use super::request::{self, Params};
 use super::AppState;
 use crate::error::{Error, Operation};
-use crate::odoo::{OdooFault, UpstreamError};
+use crate::odoo::{OdooFault, Protocol, ProtocolChoice, UpstreamError};
 use crate::secret::Secret;
 use crate::tokens::Session;
 
@@ -34,6 +34,31 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
         .logins
         .begin(client, &login)
         .map_err(Error::TooManyAttempts)?;
+    // Over JSON-2 the password must be an API key; in auto mode a credential JSON-2 refuses
+    // (a password, on 19 to 21) gets an XML-RPC session, as on older servers.
+    if state.odoo.offers_json2().await {
+        match login_json2(state, &db, &login, &password).await {
+            Ok(Some(who)) => {
+                refund(attempt);
+                return issue(state, db, login, password, who, Protocol::Json2);
+            }
+            Ok(None) if state.odoo.protocol_choice() == ProtocolChoice::Json2 => {
+                return Err(Error::ApiKeyRequired)
+            }
+            Ok(None) => {}
+            Err(e @ (Error::LoginFailed | Error::InvalidDatabase)) => return Err(e),
+            Err(
+                e @ Error::Upstream {
+                    error: UpstreamError::Fault(_),
+                    ..
+                },
+            ) => return Err(e),
+            Err(e) => {
+                refund(attempt);
+                return Err(e);
+            }
+        }
+    }
     // A refused login or an unknown database keeps the attempt counted; a login that the ERP
     // could not check is not the client's failure.
     let uid = match state.odoo.authenticate(&db, &login, &password).await {
@@ -65,18 +90,108 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
     );
     let context = context.map_err(|e| Error::upstream(Operation::Login, e))?;
     let user = user.map_err(|e| Error::upstream(Operation::Login, e))?;
-    let company_id = user
-        .get(0)
+    let company_id = company_of(&user);
+    let who = Who {
+        uid,
+        user_context: user_context(&context, uid),
+        company_id,
+    };
+    issue(state, db, login, password, who, Protocol::XmlRpc)
+}
+
+/// Who a login is: what get_tokens answers besides the token.
+struct Who {
+    uid: i64,
+    user_context: Value,
+    company_id: Value,
+}
+
+fn user_context(context: &Value, uid: i64) -> Value {
+    json!({
+        "lang": context.get("lang").cloned().unwrap_or(Value::Bool(false)),
+        "tz": context.get("tz").cloned().unwrap_or(Value::Bool(false)),
+        "uid": uid,
+    })
+}
+
+/// The company id of a `read` of res.users: `[[id, name]]` or `[id]` -> `id`.
+fn company_of(rows: &Value) -> Value {
+    rows.get(0)
         .and_then(|row| row.get("company_id"))
         .and_then(|company| company.get(0).or(Some(company)))
         .filter(|id| id.is_i64())
         .cloned()
-        .unwrap_or(Value::Null);
-    let user_context = json!({
-        "lang": context.get("lang").cloned().unwrap_or(Value::Bool(false)),
-        "tz": context.get("tz").cloned().unwrap_or(Value::Bool(false)),
-        "uid": uid,
-    });
+        .unwrap_or(Value::Null)
+}
+
+/// Login over JSON-2 with `key` as the API key: `res.users/context_get` says whose key it is
+/// (uid, lang, tz), then a read of that user's `login` and `company_id`. `None` when the ERP
+/// refuses the key; `LoginFailed` when it is another user's key.
+async fn login_json2(
+    state: &AppState,
+    db: &str,
+    login: &str,
+    key: &Secret,
+) -> Result<Option<Who>, Error> {
+    let failed = |e| match e {
+        UpstreamError::Fault(OdooFault::UnknownDatabase(_)) => Error::InvalidDatabase,
+        e => Error::upstream(Operation::Login, e),
+    };
+    let Some(context) = state.odoo.json2_context(db, key).await.map_err(failed)? else {
+        return Ok(None);
+    };
+    let Some(uid) = context
+        .get("uid")
+        .and_then(Value::as_i64)
+        .filter(|&uid| uid > 0)
+    else {
+        return Err(Error::upstream(
+            Operation::Login,
+            UpstreamError::Unreadable("context_get answered no uid".into()),
+        ));
+    };
+    let user: Value = state
+        .odoo
+        .call_kw(
+            Protocol::Json2,
+            db,
+            uid,
+            key,
+            "res.users",
+            "read",
+            json!([[uid]]),
+            Some(json!({"fields": ["login", "company_id"]})),
+        )
+        .await
+        .map_err(failed)?;
+    let owner = user
+        .get(0)
+        .and_then(|row| row.get("login"))
+        .and_then(Value::as_str);
+    if owner != Some(login) {
+        return Err(Error::LoginFailed);
+    }
+    Ok(Some(Who {
+        uid,
+        user_context: user_context(&context, uid),
+        company_id: company_of(&user),
+    }))
+}
+
+/// Issues a token for a checked login and builds get_tokens' answer.
+fn issue(
+    state: &AppState,
+    db: String,
+    login: String,
+    password: Secret,
+    who: Who,
+    protocol: Protocol,
+) -> Result<Value, Error> {
+    let Who {
+        uid,
+        user_context,
+        company_id,
+    } = who;
     let session = Session {
         db,
         uid,
@@ -84,6 +199,7 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
         password,
         user_context: user_context.clone(),
         company_id: company_id.clone(),
+        protocol,
     };
     let token = state
         .tokens

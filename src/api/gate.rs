@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::cache::TtlCache;
 use crate::config::{FlagField, GateConfig};
 use crate::error::{Error, Operation};
-use crate::odoo::{OdooClient, OdooFault, UpstreamError};
+use crate::odoo::{OdooClient, OdooFault, Protocol, UpstreamError};
 use crate::secret::Secret;
 use crate::tokens::Session;
 
@@ -32,6 +32,7 @@ pub struct Gate {
 struct Reader<'a> {
     uid: i64,
     password: &'a Secret,
+    protocol: Protocol,
 }
 
 impl Gate {
@@ -88,7 +89,8 @@ impl Gate {
         let mut fields = vec![Value::from("model")];
         fields.extend(flag.iter().map(|f| Value::from(f.as_str())));
         let rows: Value = odoo
-            .execute_kw(
+            .call_kw(
+                reader.protocol,
                 &session.db,
                 reader.uid,
                 reader.password,
@@ -130,7 +132,8 @@ impl Gate {
             return Ok(found.as_ref().clone());
         }
         let fields: Value = odoo
-            .execute_kw(
+            .call_kw(
+                reader.protocol,
                 &session.db,
                 reader.uid,
                 reader.password,
@@ -167,26 +170,40 @@ impl Gate {
             return Ok(Reader {
                 uid: session.uid,
                 password: &session.password,
+                protocol: session.protocol,
             });
         };
-        let uid = match self.service_uids.get(&session.db, "") {
+        // Over JSON-2 the service account's secret is an API key, and the key says who it is.
+        let protocol = session.protocol;
+        let cache_key = protocol.as_str();
+        let uid = match self.service_uids.get(&session.db, cache_key) {
             Some(uid) => *uid,
             None => {
-                let uid = odoo
-                    .authenticate(&session.db, &service.login, &service.password)
-                    .await
-                    .map_err(|e| Error::upstream(Operation::Read, e))?
-                    .ok_or_else(|| {
-                        Error::GateUnreadable(
-                            "the gate's service account ([gate] service_login) cannot log in: check its login and the password in [gate] service_password_env".into(),
-                        )
-                    })?;
-                *self.service_uids.insert(&session.db, "", uid)
+                let cannot_log_in = || {
+                    Error::GateUnreadable(
+                        "the gate's service account ([gate] service_login) cannot log in: check its login and the password (an API key when the ERP speaks JSON-2) in [gate] service_password_env".into(),
+                    )
+                };
+                let uid = match protocol {
+                    Protocol::XmlRpc => odoo
+                        .authenticate(&session.db, &service.login, &service.password)
+                        .await
+                        .map_err(|e| Error::upstream(Operation::Read, e))?
+                        .ok_or_else(cannot_log_in)?,
+                    Protocol::Json2 => odoo
+                        .json2_context(&session.db, &service.password)
+                        .await
+                        .map_err(|e| Error::upstream(Operation::Read, e))?
+                        .and_then(|context| context.get("uid").and_then(Value::as_i64))
+                        .ok_or_else(cannot_log_in)?,
+                };
+                *self.service_uids.insert(&session.db, cache_key, uid)
             }
         };
         Ok(Reader {
             uid,
             password: &service.password,
+            protocol,
         })
     }
 

@@ -187,16 +187,21 @@ where
                 return Err(Error::ModelNotFound(model.to_owned()));
             }
             let params = read().await?;
-            state.gate.check(&state.odoo, &session, model).await?;
-            records::handle(
-                state,
-                &session,
-                &parts.method,
-                model,
-                id.filter(|id| !id.is_empty()),
-                params,
-            )
-            .await
+            let served = async {
+                state.gate.check(&state.odoo, &session, model).await?;
+                records::handle(
+                    state,
+                    &session,
+                    &parts.method,
+                    model,
+                    id.filter(|id| !id.is_empty()),
+                    params,
+                )
+                .await
+            };
+            served
+                .await
+                .map_err(|e| revoked_key(state, &session, token, e))
         }
     }
 }
@@ -227,6 +232,25 @@ pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr])
 }
 
 /// Odoo model names: lowercase words joined by dots (`res.partner`, `x_custom.model`).
+/// Over JSON-2 a 401 on a call means the API key was revoked or expired: the token goes too.
+fn revoked_key(
+    state: &AppState,
+    session: &crate::tokens::Session,
+    token: &str,
+    error: Error,
+) -> Error {
+    match error {
+        Error::Upstream {
+            error: crate::odoo::UpstreamError::Fault(crate::odoo::OdooFault::AccessDenied),
+            ..
+        } if session.protocol == crate::odoo::Protocol::Json2 => {
+            state.tokens.revoke(token);
+            Error::TokenInvalid
+        }
+        other => other,
+    }
+}
+
 fn is_model_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128

@@ -20,36 +20,40 @@ use super::records::Stamp;
 use super::schema;
 use super::seed;
 use super::{
-    flectra, Call, OdooVersion, DEMO_ADMIN_API_KEY, DEMO_DB, DEMO_PASSWORD, DEMO_USER_PASSWORD,
+    flectra, Call, OdooVersion, DEMO_ADMIN_API_KEY, DEMO_DB, DEMO_PASSWORD, DEMO_USER_API_KEY,
+    DEMO_USER_PASSWORD,
 };
 
 /// The call log keeps at most this many calls (the oldest go first).
 const MAX_CALLS: usize = 10_000;
 
 /// (uid, password or API key) pairs that authenticate.
-fn credentials(version: OdooVersion) -> [(i64, &'static str); 3] {
+fn credentials(version: OdooVersion) -> [(i64, &'static str); 4] {
     [
         (version.admin_uid(), DEMO_PASSWORD),
         (version.admin_uid(), DEMO_ADMIN_API_KEY),
         (version.user_uid(), DEMO_USER_PASSWORD),
+        (version.user_uid(), DEMO_USER_API_KEY),
     ]
 }
+
+/// (uid, API key): the only credentials JSON-2 takes (Odoo 19, whose uids are Odoo 18's).
+pub(crate) const API_KEYS: [(i64, &str); 2] = [
+    (super::DEMO_ADMIN_UID, DEMO_ADMIN_API_KEY),
+    (super::DEMO_USER_UID, DEMO_USER_API_KEY),
+];
 
 /// Everything the server shares between connections.
 pub(crate) struct Erp {
     pub(crate) database: RwLock<Database>,
     calls: Mutex<VecDeque<Call>>,
     execute_kw_count: AtomicU64,
-    version: OdooVersion,
+    pub(crate) version: OdooVersion,
+    keys_revoked: std::sync::atomic::AtomicBool,
 }
 
 impl Erp {
-    #[cfg(test)]
-    pub(crate) fn new() -> Erp {
-        Erp::with_version(OdooVersion::Odoo18)
-    }
-
-    pub(crate) fn with_version(version: OdooVersion) -> Erp {
+    pub(crate) fn new(version: OdooVersion) -> Erp {
         let mut database = seed::database();
         if version == OdooVersion::Flectra14 {
             flectra::renumber_users(&mut database);
@@ -59,12 +63,57 @@ impl Erp {
             calls: Mutex::new(VecDeque::new()),
             execute_kw_count: AtomicU64::new(0),
             version,
+            keys_revoked: Default::default(),
         }
     }
 
     /// The ERP this one imitates.
     pub(crate) fn version(&self) -> OdooVersion {
         self.version
+    }
+
+    /// Revokes every API key for JSON-2 (as deleting them in the user preferences would), or
+    /// gives them back.
+    pub(crate) fn set_api_keys_revoked(&self, revoked: bool) {
+        self.keys_revoked.store(revoked, Ordering::Relaxed);
+    }
+
+    pub(crate) fn api_keys_revoked(&self) -> bool {
+        self.keys_revoked.load(Ordering::Relaxed)
+    }
+
+    /// One JSON-2 call, for a uid its API key already identified: the same checks and methods
+    /// as `execute_kw` (counted and logged like one, service `json2`), minus the password.
+    pub(crate) fn execute_json2(
+        &self,
+        uid: i64,
+        model_name: &str,
+        method: &str,
+        args: &[Value],
+        kwargs: &Map<String, Value>,
+    ) -> Result<Value, Fault> {
+        self.execute_kw_count.fetch_add(1, Ordering::Relaxed);
+        self.record(Call {
+            service: "json2".to_string(),
+            method: "execute_kw".to_string(),
+            model: Some(model_name.to_string()),
+            model_method: Some(method.to_string()),
+            uid: Some(uid),
+            args: Value::Array(args.iter().map(redact).collect()),
+            kwargs: redact_members(kwargs),
+        });
+        let Some(table) = schema::model_index(model_name) else {
+            return Err(Fault::unknown_model(model_name));
+        };
+        let Some(method) = methods::resolve(table, method) else {
+            return Err(Fault::unknown_method(model_name, method));
+        };
+        if let Some(operation) = methods::operation(method, args) {
+            check_access(uid, table, operation)?;
+        }
+        let now = now_utc();
+        let stamp = Stamp { uid, now: &now };
+        methods::call(&self.database, table, method, args, kwargs, stamp)
     }
 
     pub(crate) fn calls(&self) -> Vec<Call> {
@@ -275,6 +324,7 @@ fn version(odoo_version: OdooVersion) -> Value {
         OdooVersion::Flectra14 => return flectra::version(),
         OdooVersion::Odoo17 => 17,
         OdooVersion::Odoo18 => 18,
+        OdooVersion::Odoo19 => 19,
     };
     let mut version = Map::new();
     version.insert(

@@ -24,7 +24,7 @@ fn call_as(
     args: Value,
     kwargs: Value,
 ) -> Result<Value, Fault> {
-    let erp = Erp::new();
+    let erp = Erp::new(Default::default());
     erp.dispatch(
         "object",
         "execute_kw",
@@ -42,7 +42,7 @@ fn call_as(
 
 #[test]
 fn common_service() {
-    let erp = Erp::new();
+    let erp = Erp::new(Default::default());
     let version = erp.dispatch("common", "version", &[]);
     assert_eq!(
         version,
@@ -169,7 +169,7 @@ fn execute_kw_faults_follow_odoo_order() {
         admin_call("res.users", "context_get", json!([]), json!({})),
         Ok(json!({"lang": "en_US", "tz": "Europe/Brussels", "uid": 2}))
     );
-    let erp = Erp::new();
+    let erp = Erp::new(Default::default());
     let short = erp
         .dispatch("object", "execute_kw", &[json!("demo"), json!(2)])
         .err();
@@ -277,7 +277,7 @@ fn ir_model_flags_as_in_transcript_37() {
 
 #[test]
 fn calls_are_recorded_without_passwords() {
-    let erp = Erp::new();
+    let erp = Erp::new(Default::default());
     let _ = erp.dispatch(
         "common",
         "authenticate",
@@ -427,7 +427,7 @@ mod never_panics {
             args in prop::collection::vec(arbitrary_value(), 0..4),
             kwargs in arbitrary_value(),
         ) {
-            let erp = Erp::new();
+            let erp = Erp::new(Default::default());
             let params = [json!(DEMO_DB), json!(2), json!(DEMO_PASSWORD), json!(model), json!(method), Value::Array(args), kwargs];
             let _ = erp.dispatch("object", "execute_kw", &params);
             // The database stays usable afterwards.
@@ -437,7 +437,7 @@ mod never_panics {
 
         #[test]
         fn any_params_never_panic(service in prop::sample::select(vec!["common", "db", "object", "x"]), method in prop::sample::select(vec!["version", "authenticate", "login", "list", "execute_kw", "y"]), params in prop::collection::vec(arbitrary_value(), 0..8)) {
-            let erp = Erp::new();
+            let erp = Erp::new(Default::default());
             let _ = erp.dispatch(service, method, &params);
         }
     }
@@ -445,7 +445,7 @@ mod never_panics {
 
 #[test]
 fn each_version_answers_its_own_version_and_uids() {
-    let odoo17 = Erp::with_version(OdooVersion::Odoo17);
+    let odoo17 = Erp::new(OdooVersion::Odoo17);
     assert_eq!(
         odoo17.dispatch("common", "version", &[]),
         Ok(
@@ -453,7 +453,7 @@ fn each_version_answers_its_own_version_and_uids() {
                   "server_serie": "17.0", "protocol_version": 1})
         )
     );
-    let flectra = Erp::with_version(OdooVersion::Flectra14);
+    let flectra = Erp::new(OdooVersion::Flectra14);
     assert_eq!(
         flectra
             .dispatch("common", "version", &[])

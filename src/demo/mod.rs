@@ -25,6 +25,7 @@ mod dispatch;
 mod domain;
 mod faults;
 mod flectra;
+mod json2;
 mod matching;
 mod methods;
 mod models;
@@ -60,6 +61,9 @@ pub const DEMO_PASSWORD: &str = "admin";
 pub const DEMO_ADMIN_API_KEY: &str = "8a1d0e5c3f7b2946d0c4e1a7b9f3265e0d8c4a1f";
 /// uid of the administrator.
 pub const DEMO_ADMIN_UID: i64 = 2;
+/// An API key of the restricted user, accepted wherever its password is, and the only way in
+/// over JSON-2 (`--odoo-version 19`).
+pub const DEMO_USER_API_KEY: &str = "3f9c2b71e8d04a6c95b1f0e7d2a84c3b6e1f9a05";
 /// Login of the restricted user (uid [`DEMO_USER_UID`]).
 pub const DEMO_USER_LOGIN: &str = "demo_api";
 /// Password of the restricted user.
@@ -115,6 +119,10 @@ pub enum OdooVersion {
     /// Flectra 1.4, built on Odoo 11 (tests/fixtures/flectra14/, `flectra` module).
     #[value(name = "flectra-1.4")]
     Flectra14,
+    /// Odoo 19.0: also JSON-2 (`POST /json/2/<model>/<method>`, API keys as Bearer tokens) and
+    /// `GET /web/version` saying 19.0 (tests/fixtures/odoo19-json2/).
+    #[value(name = "19")]
+    Odoo19,
 }
 
 impl OdooVersion {
@@ -170,7 +178,7 @@ impl Drop for Running {
 /// Fails only if the listener's address cannot be read.
 pub async fn spawn(listener: TcpListener, config: DemoConfig) -> io::Result<DemoErp> {
     let addr = listener.local_addr()?;
-    let erp = Arc::new(Erp::with_version(config.odoo_version));
+    let erp = Arc::new(Erp::new(config.odoo_version));
     let (stop, stopped) = watch::channel(false);
     let accept_loop = tokio::spawn(server::serve(
         listener,
@@ -207,6 +215,12 @@ impl DemoErp {
     /// How many `execute_kw` calls were served (a cheap atomic counter).
     pub fn execute_kw_count(&self) -> u64 {
         self.inner.erp.execute_kw_count()
+    }
+
+    /// Revokes every API key (`true`): JSON-2 calls with one get 401 "Invalid apikey"; or
+    /// gives them back (`false`).
+    pub fn set_api_keys_revoked(&self, revoked: bool) {
+        self.inner.erp.set_api_keys_revoked(revoked);
     }
 
     /// Forgets the recorded calls and zeroes the counter.

@@ -151,6 +151,11 @@ async fn handle(
     keep_alive: bool,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if erp.version == super::OdooVersion::Odoo19
+        && super::json2::is_json2_route(request.uri().path())
+    {
+        return Ok(super::json2::serve(erp, request, keep_alive).await);
+    }
     if erp.version() == OdooVersion::Flectra14 {
         return Ok(flectra(handle_odoo(Arc::clone(&erp), false, request).await?).await);
     }

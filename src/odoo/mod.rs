@@ -1,6 +1,7 @@
-//! `OdooClient`: the only code that talks to the upstream ERP. It sends XML-RPC calls over
-//! http or https (reqwest with rustls), caps concurrent calls, and turns every way an answer can
-//! go wrong into an [`UpstreamError`]. It knows nothing of REST or tokens.
+//! `OdooClient`: the only code that talks to the upstream ERP. It sends XML-RPC calls, or Odoo
+//! 19's JSON-2 calls ([`Protocol`]), over http or https (reqwest with rustls), caps concurrent
+//! calls, and turns every way an answer can go wrong into an [`UpstreamError`], the same
+//! whatever the wire. It knows nothing of REST or tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,13 +9,16 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use crate::json2::{self, Json2Error};
 use crate::secret::Secret;
 use crate::xmlrpc::{self, Fault, Param};
 
 mod fault;
+mod protocol;
 mod version;
 
 pub use fault::OdooFault;
+pub use protocol::{Protocol, ProtocolChoice};
 pub use version::ServerVersion;
 
 /// How to reach the upstream ERP.
@@ -29,6 +33,8 @@ pub struct UpstreamConfig {
     pub max_concurrency: usize,
     /// An answer larger than this is refused as unreadable.
     pub max_response_bytes: usize,
+    /// `[upstream] protocol`: XML-RPC, JSON-2, or JSON-2 where the ERP is 19 or later.
+    pub protocol: ProtocolChoice,
 }
 
 /// Every way an upstream call can fail. Display is fit for a client: no secret, no traceback.
@@ -38,7 +44,7 @@ pub enum UpstreamError {
     Unreachable(String),
     #[error("the ERP did not answer in time")]
     Timeout,
-    #[error("the ERP answered HTTP {status} with an {kind} page instead of XML-RPC")]
+    #[error("the ERP answered HTTP {status} with an {kind} page instead of an RPC answer")]
     HttpError { status: u16, kind: &'static str },
     #[error("the ERP's answer is unreadable: {0}")]
     Unreadable(String),
@@ -52,10 +58,14 @@ pub struct OdooClient {
     http: reqwest::Client,
     common_url: reqwest::Url,
     object_url: reqwest::Url,
+    /// The base URL, for `/json/2/<model>/<method>` and `/web/version`.
+    base_url: reqwest::Url,
     slots: Arc<Semaphore>,
     max_response_bytes: usize,
     /// `common.version()`, asked once and shared by every clone.
     server_version: Arc<tokio::sync::OnceCell<Option<ServerVersion>>>,
+    choice: ProtocolChoice,
+    detected: Arc<protocol::Detected>,
 }
 
 impl std::fmt::Debug for OdooClient {
@@ -77,9 +87,12 @@ impl OdooClient {
             http: http_client(config)?,
             common_url: endpoint(base, "common")?,
             object_url: endpoint(base, "object")?,
+            base_url: parsed,
             slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             max_response_bytes: config.max_response_bytes,
             server_version: Arc::default(),
+            choice: config.protocol,
+            detected: Arc::default(),
         })
     }
 
@@ -94,7 +107,7 @@ impl OdooClient {
 
     /// `common.version()`.
     pub async fn version(&self) -> Result<Value, UpstreamError> {
-        self.call(&self.common_url, "version", &[], Value::read)
+        self.xmlrpc_call(&self.common_url, "version", &[], Value::read)
             .await
     }
 
@@ -114,6 +127,44 @@ impl OdooClient {
             .copied()
     }
 
+    /// `[upstream] protocol` as configured.
+    pub fn protocol_choice(&self) -> ProtocolChoice {
+        self.choice
+    }
+
+    /// Whether logins should try JSON-2: always in `json2` mode, never in `xmlrpc` mode, and
+    /// in `auto` mode when `GET /web/version` says 19 or later (asked once, and again after
+    /// the ERP was unreachable; no answer means XML-RPC).
+    pub async fn offers_json2(&self) -> bool {
+        match self.choice {
+            ProtocolChoice::XmlRpc => false,
+            ProtocolChoice::Json2 => true,
+            ProtocolChoice::Auto => match self.detected.json2() {
+                Some(known) => known,
+                None => match self.web_version().await {
+                    Some(major) => {
+                        let json2 = major >= 19;
+                        self.detected.set(json2);
+                        json2
+                    }
+                    None => false,
+                },
+            },
+        }
+    }
+
+    /// The major version `GET /web/version` gives, if the ERP answers it.
+    pub async fn web_version(&self) -> Option<i64> {
+        let url = self.base_url.join("web/version").ok()?;
+        let _slot = self.slots.acquire().await.ok()?;
+        let response = self.http.get(url).send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let bytes = self.read_body(response).await.ok()?;
+        json2::major_version(&bytes)
+    }
+
     /// `common.authenticate(db, login, password, {})`: the uid, or `None` for a wrong login.
     pub async fn authenticate(
         &self,
@@ -129,7 +180,7 @@ impl OdooClient {
             Param::Value(&no_context),
         ];
         let uid = self
-            .call(&self.common_url, "authenticate", &params, Value::read)
+            .xmlrpc_call(&self.common_url, "authenticate", &params, Value::read)
             .await?;
         match uid {
             Value::Number(uid) => match uid.as_i64() {
@@ -171,11 +222,87 @@ impl OdooClient {
         } else {
             &all[..6]
         };
-        self.call(&self.object_url, "execute_kw", params, T::read)
+        self.xmlrpc_call(&self.object_url, "execute_kw", params, T::read)
             .await
     }
 
-    async fn call<T>(
+    /// `execute_kw` on the wire of `protocol`: over JSON-2, `POST /json/2/<model>/<method>`
+    /// with `secret` (an API key) as the Bearer token, the positional `args` named, and the
+    /// database always in `X-Odoo-Database` (quirk Q15). `uid` is only sent over XML-RPC.
+    /// The answer and every error are the same as over XML-RPC (a one-dict `create` answers
+    /// its id, a 401 is [`OdooFault::AccessDenied`]).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_kw<T: Answer>(
+        &self,
+        protocol: Protocol,
+        db: &str,
+        uid: i64,
+        secret: &Secret,
+        model: &str,
+        method: &str,
+        args: Value,
+        kwargs: Option<Value>,
+    ) -> Result<T, UpstreamError> {
+        if protocol == Protocol::XmlRpc {
+            return self
+                .execute_kw(db, uid, secret, model, method, args, kwargs)
+                .await;
+        }
+        let one_dict_create = method == "create" && args.get(0).is_some_and(Value::is_object);
+        let body = json2::request_body(method, &args, kwargs.as_ref())
+            .map_err(|e| UpstreamError::Unreadable(format!("cannot send over JSON-2: {e}")))?;
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|_| UpstreamError::Unreachable("the upstream URL has no path".into()))?
+            .pop_if_empty()
+            .extend(["json", "2", model, method]);
+        let request = self
+            .http
+            .post(url)
+            .header(http::header::CONTENT_TYPE, APPLICATION_JSON)
+            .header("x-odoo-database", db)
+            .bearer_auth(secret.expose())
+            .body(body);
+        let (status, content_type, bytes) = self.exchange(request).await?;
+        let answer = json2::read_response(status, content_type.as_deref(), bytes)
+            .and_then(|answer| {
+                if one_dict_create {
+                    json2::single_create_id(answer)
+                } else {
+                    Ok(answer)
+                }
+            })
+            .map_err(|e| json2_error(e, db))?;
+        T::from_json2(answer).map_err(UpstreamError::Unreadable)
+    }
+
+    /// Over JSON-2, who an API key is: `res.users/context_get` (uid, lang, tz); `None` when
+    /// the ERP refuses the key (401: not a key, revoked or expired).
+    pub async fn json2_context(
+        &self,
+        db: &str,
+        key: &Secret,
+    ) -> Result<Option<Value>, UpstreamError> {
+        match self
+            .call_kw::<Value>(
+                Protocol::Json2,
+                db,
+                0,
+                key,
+                "res.users",
+                "context_get",
+                Value::Array(Vec::new()),
+                None,
+            )
+            .await
+        {
+            Ok(context) => Ok(Some(context)),
+            Err(UpstreamError::Fault(OdooFault::AccessDenied)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn xmlrpc_call<T>(
         &self,
         url: &reqwest::Url,
         method: &str,
@@ -184,38 +311,53 @@ impl OdooClient {
     ) -> Result<T, UpstreamError> {
         let mut body = Vec::with_capacity(1024);
         xmlrpc::encode_call_params(&mut body, method, params);
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| UpstreamError::Unreachable("the client is shut down".into()))?;
-        let response = self
+        let request = self
             .http
             .post(url.clone())
             .header(http::header::CONTENT_TYPE, TEXT_XML)
-            .body(body)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let is_xml = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("xml"));
-        if !status.is_success() || !is_xml {
+            .body(body);
+        let (status, content_type, bytes) = self.exchange(request).await?;
+        let is_xml = content_type.as_deref().is_some_and(|v| v.contains("xml"));
+        if !(200..300).contains(&status) || !is_xml {
             let kind = if is_xml { "XML" } else { "HTML or other" };
-            return Err(UpstreamError::HttpError {
-                status: status.as_u16(),
-                kind,
-            });
+            return Err(UpstreamError::HttpError { status, kind });
         }
-        let bytes = self.read_body(response).await?;
         match decode(&bytes) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(fault)) => Err(UpstreamError::Fault(OdooFault::classify(fault))),
             Err(e) => Err(UpstreamError::Unreadable(e.to_string())),
         }
+    }
+
+    /// The one call path of both wires: a slot, the request, the status, the content type
+    /// and the whole (capped) body. An unreachable ERP makes `auto` ask its version again.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Option<String>, Vec<u8>), UpstreamError> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| UpstreamError::Unreachable("the client is shut down".into()))?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let error = transport_error(e);
+                if matches!(error, UpstreamError::Unreachable(_)) {
+                    self.detected.forget();
+                }
+                return Err(error);
+            }
+        };
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = self.read_body(response).await?;
+        Ok((status, content_type, bytes))
     }
 
     /// Reads the whole answer, refusing one larger than the configured cap.
@@ -249,10 +391,13 @@ fn http_client(config: &UpstreamConfig) -> Result<reqwest::Client, String> {
 }
 
 const TEXT_XML: http::HeaderValue = http::HeaderValue::from_static("text/xml");
+const APPLICATION_JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
 
 /// How an `execute_kw` answer is read.
 pub trait Answer: Sized {
     fn read(bytes: &[u8]) -> Result<Result<Self, Fault>, xmlrpc::DecodeError>;
+    /// From a JSON-2 answer (already JSON, already checked).
+    fn from_json2(answer: json2::Success) -> Result<Self, String>;
 }
 
 /// Decoded into a `Value`.
@@ -260,13 +405,65 @@ impl Answer for Value {
     fn read(bytes: &[u8]) -> Result<Result<Value, Fault>, xmlrpc::DecodeError> {
         xmlrpc::decode_response(bytes)
     }
+    fn from_json2(answer: json2::Success) -> Result<Value, String> {
+        serde_json::from_slice(&answer.text).map_err(|e| e.to_string())
+    }
 }
 
-/// Transcoded straight to JSON text, no `Value` built.
+/// Transcoded straight to JSON text, no `Value` built; over JSON-2 the answer's own text.
 impl Answer for xmlrpc::Json {
     fn read(bytes: &[u8]) -> Result<Result<xmlrpc::Json, Fault>, xmlrpc::DecodeError> {
         xmlrpc::transcode_response(bytes)
     }
+    fn from_json2(answer: json2::Success) -> Result<xmlrpc::Json, String> {
+        Ok(xmlrpc::Json {
+            text: answer.text,
+            array_len: answer.array_len,
+        })
+    }
+}
+
+/// A JSON-2 error as the XML-RPC fault that means the same, so that nothing above `odoo`
+/// knows the wire. The traceback (`debug`) stays in `ServerError::traceback`, which no
+/// client-facing text shows.
+fn json2_error(error: Json2Error, db: &str) -> UpstreamError {
+    let fault = match error {
+        Json2Error::Unauthorized { .. } => OdooFault::AccessDenied,
+        Json2Error::AccessError { message } => OdooFault::AccessError(message),
+        Json2Error::Missing { message } => OdooFault::MissingRecord(message),
+        Json2Error::UnknownModel { model } => OdooFault::UnknownModel(model),
+        Json2Error::UserError { message } => OdooFault::UserError(message),
+        Json2Error::NoDatabase => OdooFault::UnknownDatabase(db.to_owned()),
+        Json2Error::BadArguments { message } => OdooFault::ServerError {
+            class: "TypeError".into(),
+            message,
+            traceback: String::new(),
+        },
+        Json2Error::NotFound { message } | Json2Error::BadRequest { message } => {
+            OdooFault::ServerError {
+                class: "ProtocolError".into(),
+                message,
+                traceback: String::new(),
+            }
+        }
+        Json2Error::ServerError {
+            class,
+            message,
+            debug,
+        } => OdooFault::ServerError {
+            class,
+            message,
+            traceback: debug,
+        },
+        Json2Error::Http { status } => {
+            return UpstreamError::HttpError {
+                status,
+                kind: "HTML or other",
+            }
+        }
+        Json2Error::Unreadable(why) => return UpstreamError::Unreadable(why),
+    };
+    UpstreamError::Fault(fault)
 }
 
 /// `{base}/xmlrpc/2/{service}`, parsed once rather than on every call.
@@ -308,5 +505,77 @@ fn kind_of(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "a struct",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Error, Operation};
+
+    /// A recorded Odoo 19 answer through the codec and [`json2_error`], as the REST client
+    /// would see it on a read: (status, error code), and no traceback in the text.
+    fn rest_error(n: u32) -> (u16, &'static str, String) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odoo19-json2");
+        let name = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .find(|name| name.starts_with(&format!("{n:02}-")) && name.ends_with(".response.http"))
+            .unwrap();
+        let raw = std::fs::read(dir.join(name)).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let content_type = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Type: "))
+            .map(str::to_owned);
+        let error =
+            json2::read_response(status, content_type.as_deref(), raw[split + 4..].to_vec())
+                .map(|_| ())
+                .unwrap_err();
+        let error = Error::upstream(Operation::Read, json2_error(error, "rest19"));
+        (error.status().as_u16(), error.code(), error.description())
+    }
+
+    #[test]
+    fn json2_errors_reach_rest_clients_as_the_xmlrpc_faults_that_mean_the_same() {
+        let cases: &[(u32, u16, &str)] = &[
+            // 401: the key is refused (on a call, api turns this into invalid_token).
+            (43, 401, "access_denied"),
+            (46, 401, "access_denied"),
+            (18, 403, "access_error"),
+            (38, 403, "access_error"),
+            (91, 403, "access_error"),
+            // records turns these two into Flectra's "Record N Not found" / "Modal X Not Found!".
+            (14, 404, "object_not_found_in_flectra"),
+            (16, 404, "object_not_found_in_flectra"),
+            (35, 400, "invalid_request"),
+            (37, 400, "invalid_request"),
+            (21, 400, "invalid_request"),
+            (69, 400, "invalid_request"),
+            (29, 400, "invalid_request"),
+            (30, 400, "invalid_request"),
+            (32, 400, "invalid_request"),
+            (33, 400, "invalid_request"),
+            (50, 400, "invalid_database"),
+            (17, 502, "upstream_error"),
+            (65, 502, "upstream_error"),
+            (66, 502, "upstream_bad_response"),
+            (95, 502, "upstream_bad_response"),
+        ];
+        for &(n, status, code) in cases {
+            let (got_status, got_code, text) = rest_error(n);
+            assert_eq!((got_status, got_code), (status, code), "#{n}: {text}");
+            assert!(
+                !text.contains("Traceback") && !text.contains("/opt/odoo"),
+                "#{n}: {text}"
+            );
+        }
+        assert_eq!(
+            rest_error(33).2,
+            "ValueError: Invalid field 'nope' on model 'res.partner'"
+        );
     }
 }

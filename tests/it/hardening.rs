@@ -180,6 +180,7 @@ async fn limit_is_capped_when_configured() {
         .calls()
         .iter()
         .filter(|call| call.model.as_deref() == Some("res.partner"))
+        .filter(|call| call.model_method.as_deref() == Some("search_read"))
         .map(|call| call.kwargs["limit"].clone())
         .collect();
     assert_eq!(limits, [2, 2, 2, 1]);
@@ -566,6 +567,7 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
             password: odoo_rest_proxy::secret::Secret::new(api_key.to_owned()),
             user_context: Value::Null,
             company_id: Value::Null,
+            protocol: Default::default(),
         })
         .expect("room");
     let session = state.tokens.lookup(issued.as_str()).expect("live");

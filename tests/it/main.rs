@@ -5,6 +5,8 @@ mod api;
 mod demo;
 mod flectra14;
 mod hardening;
+mod json2;
+mod json2_replay;
 mod odoo;
 mod passthrough;
 mod support;

@@ -106,6 +106,7 @@ fn client(url: &str) -> OdooClient {
         timeout: Duration::from_millis(500),
         max_concurrency: 4,
         max_response_bytes: 1 << 20,
+        protocol: Default::default(),
     })
     .expect("a valid client")
 }

@@ -1,17 +1,78 @@
-//! Starts a demo ERP and a proxy in front of it, each on 127.0.0.1:0.
+//! Starts a demo ERP and a proxy in front of it, each on 127.0.0.1:0, over either wire:
+//! [`on_both_wires!`] runs a test once per [`Wire`].
 
 use std::net::SocketAddr;
 
 use odoo_rest_proxy::config::Config;
 use odoo_rest_proxy::demo::{self, DemoConfig, DemoErp, OdooVersion};
+use odoo_rest_proxy::odoo::ProtocolChoice;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+/// How the proxy talks to the demo ERP in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// An Odoo 18 demo, `protocol = "auto"`: XML-RPC.
+    XmlRpc,
+    /// An Odoo 19 demo, `protocol = "json2"`: JSON-2, logins with API keys.
+    Json2,
+    /// A Flectra 1.4 demo: its older XML-RPC dialect.
+    Flectra14,
+}
+
+tokio::task_local! {
+    /// The wire of the test running in this task (XML-RPC when unset).
+    pub static WIRE: Wire;
+}
+
+/// The wire of the current test.
+pub fn wire() -> Wire {
+    WIRE.try_with(|wire| *wire).unwrap_or(Wire::XmlRpc)
+}
+
+/// Each `async fn name() { ... }` becomes a module `name` with three tests, `xmlrpc` (Odoo
+/// 18), `json2` (Odoo 19) and `flectra14`, running the same body with [`WIRE`] set.
+#[macro_export]
+macro_rules! on_every_upstream {
+    ($($(#[$meta:meta])* async fn $name:ident() $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test]
+            async fn xmlrpc() {
+                $crate::support::WIRE.scope($crate::support::Wire::XmlRpc, async $body).await
+            }
+            #[tokio::test]
+            async fn json2() {
+                $crate::support::WIRE.scope($crate::support::Wire::Json2, async $body).await
+            }
+            #[tokio::test]
+            async fn flectra14() {
+                $crate::support::WIRE.scope($crate::support::Wire::Flectra14, async $body).await
+            }
+        }
+    )*};
+}
+
+/// The secret a demo user logs in with on the current wire: its password over XML-RPC, its
+/// API key over JSON-2.
+pub fn credential(login: &str) -> &'static str {
+    match (wire(), login) {
+        (Wire::XmlRpc | Wire::Flectra14, demo::DEMO_LOGIN) => demo::DEMO_PASSWORD,
+        (Wire::XmlRpc | Wire::Flectra14, demo::DEMO_USER_LOGIN) => demo::DEMO_USER_PASSWORD,
+        (Wire::Json2, demo::DEMO_LOGIN) => demo::DEMO_ADMIN_API_KEY,
+        (Wire::Json2, demo::DEMO_USER_LOGIN) => demo::DEMO_USER_API_KEY,
+        _ => "no-such-credential",
+    }
+}
 
 pub struct Stack {
     pub erp: DemoErp,
     /// The dialect the demo ERP speaks.
     pub version: OdooVersion,
+    pub wire: Wire,
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     _stop: oneshot::Sender<()>,
@@ -23,20 +84,24 @@ pub async fn start() -> Stack {
 }
 
 /// A demo ERP and a proxy whose config `adjust` may change (the upstream URL is set after).
+/// The demo speaks the current test's wire: Odoo 18 over XML-RPC, Odoo 19 over JSON-2, or
+/// Flectra 1.4's XML-RPC.
 pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Stack {
-    start_with_on(OdooVersion::Odoo18, adjust).await
+    let version = match wire() {
+        Wire::XmlRpc => OdooVersion::Odoo18,
+        Wire::Json2 => OdooVersion::Odoo19,
+        Wire::Flectra14 => OdooVersion::Flectra14,
+    };
+    start_with_on(version, adjust).await
 }
 
-/// A demo ERP speaking `version`'s dialect and a proxy with the default config.
-pub async fn start_on(version: OdooVersion) -> Stack {
-    start_with_on(version, |_| {}).await
-}
-
-/// A demo ERP speaking `version`'s dialect and a proxy whose config `adjust` may change.
+/// A demo ERP speaking `version`'s dialect and a proxy whose config `adjust` may change;
+/// over JSON-2 when the current test's wire is JSON-2.
 pub async fn start_with_on(version: OdooVersion, adjust: impl FnOnce(&mut Config)) -> Stack {
     let erp_listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the demo ERP");
+    let wire = wire();
     let erp = demo::spawn(
         erp_listener,
         DemoConfig {
@@ -48,29 +113,14 @@ pub async fn start_with_on(version: OdooVersion, adjust: impl FnOnce(&mut Config
     .expect("the demo ERP starts");
     let mut config = Config::default();
     config.upstream.url = format!("http://{}", erp.addr());
+    if wire == Wire::Json2 {
+        config.upstream.protocol = ProtocolChoice::Json2;
+    }
     adjust(&mut config);
     let mut stack = start_proxy(erp, config).await;
     stack.version = version;
     stack
 }
-
-/// `dialect_tests!(name);` before `async fn name(version: OdooVersion)` runs that test once
-/// per ERP dialect the demo speaks: `name::odoo18` and `name::flectra14`.
-macro_rules! dialect_tests {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn odoo18() {
-                super::$name(odoo_rest_proxy::demo::OdooVersion::Odoo18).await
-            }
-            #[tokio::test]
-            async fn flectra14() {
-                super::$name(odoo_rest_proxy::demo::OdooVersion::Flectra14).await
-            }
-        }
-    )*};
-}
-pub(crate) use dialect_tests;
 
 pub async fn start_proxy(erp: DemoErp, config: Config) -> Stack {
     let listener = TcpListener::bind("127.0.0.1:0")
@@ -95,6 +145,7 @@ pub async fn start_proxy(erp: DemoErp, config: Config) -> Stack {
     Stack {
         erp,
         version: OdooVersion::Odoo18,
+        wire: wire(),
         addr,
         http,
         _stop: stop,
@@ -118,6 +169,14 @@ impl Answer {
 }
 
 impl Stack {
+    /// The demo's name for the service a record call reaches on this stack's wire.
+    pub fn rpc_service(&self) -> &'static str {
+        match self.wire {
+            Wire::XmlRpc | Wire::Flectra14 => "object",
+            Wire::Json2 => "json2",
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -136,7 +195,13 @@ impl Stack {
         }
     }
 
+    /// Logs in; a demo user's password becomes its API key over JSON-2.
     pub async fn login_as(&self, login: &str, password: &str) -> Answer {
+        let password = match (login, password) {
+            (demo::DEMO_LOGIN, demo::DEMO_PASSWORD)
+            | (demo::DEMO_USER_LOGIN, demo::DEMO_USER_PASSWORD) => credential(login),
+            _ => password,
+        };
         let form = [
             ("username", login),
             ("password", password),

@@ -463,7 +463,16 @@ async fn ids_above_2_to_the_31_travel_both_ways() {
         json!([4_294_967_296_i64, "Big parent"])
     );
     let sent = upstream.requests.lock().expect("the requests lock").clone();
-    let (_, params) = odoo_rest_proxy::xmlrpc::decode_call(&sent[0]).expect("a call");
+    // The first read of a model also asks its fields (the caller's readable ones).
+    let params = sent
+        .iter()
+        .map(|body| {
+            odoo_rest_proxy::xmlrpc::decode_call(body)
+                .expect("a call")
+                .1
+        })
+        .find(|params| params[4] == "search_read")
+        .expect("a search_read");
     assert_eq!(params[5], json!([[["id", "=", 5_000_000_000_i64]]]));
 
     let answer = stack
