@@ -467,11 +467,20 @@ fn seconds(secs: f64) -> Option<Duration> {
 }
 
 fn check_url(url: &str) -> Result<(), String> {
+    if crate::secret::has_userinfo(url) {
+        return Err(USERINFO_REFUSED.to_owned());
+    }
     match url.split_once("://") {
         Some(("http" | "https", rest)) if !rest.is_empty() => Ok(()),
         _ => Err(format!("{url:?} is not an http:// or https:// URL")),
     }
 }
+
+/// Why an upstream URL with `user:password@` is refused (the message names no part of it).
+pub const USERINFO_REFUSED: &str = "must not carry a user name or password (user:password@): \
+    the proxy sends no HTTP credentials to the ERP (each user's login travels inside the \
+    XML-RPC call, a service account's password comes from [gate] service_password_env); \
+    give the ERP's address alone";
 
 fn is_field_name(name: &str) -> bool {
     name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -549,5 +558,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("NOPE is not set"), "{e}");
+    }
+
+    #[test]
+    fn an_upstream_url_with_a_password_is_refused_without_quoting_it() {
+        let e = parse("[upstream]\nurl = \"http://rpc:S3cr3t-pw@erp.internal:8069\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("proxy.toml: [upstream] url: must not carry"),
+            "{e}"
+        );
+        assert!(!e.contains("S3cr3t-pw") && !e.contains("rpc:"), "{e}");
+        let cli = Cli::parse_from(["odoo-rest-proxy", "--upstream", "https://S3cr3t-pw@erp"]);
+        let e = Config::load(&cli).unwrap_err().to_string();
+        assert!(e.starts_with("--upstream: must not carry"), "{e}");
+        assert!(!e.contains("S3cr3t-pw"), "{e}");
     }
 }

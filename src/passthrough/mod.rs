@@ -51,10 +51,18 @@ impl Passthrough {
         upstream: &UpstreamConfig,
         config: PassthroughConfig,
     ) -> Result<Passthrough, String> {
+        if crate::secret::has_userinfo(&upstream.url) {
+            return Err(format!(
+                "the upstream URL {}",
+                crate::config::USERINFO_REFUSED
+            ));
+        }
+        // Messages show the URL redacted all the same.
+        let shown = crate::secret::redact_url(&upstream.url);
         let uri: Uri = upstream
             .url
             .parse()
-            .map_err(|e| format!("invalid upstream URL {:?}: {e}", upstream.url))?;
+            .map_err(|e| format!("invalid upstream URL {shown:?}: {e}"))?;
         let scheme = uri
             .scheme()
             .cloned()
@@ -77,7 +85,7 @@ impl Passthrough {
             .authority(authority.clone())
             .path_and_query("/")
             .build()
-            .map_err(|e| format!("invalid upstream URL {:?}: {e}", upstream.url))?;
+            .map_err(|e| format!("invalid upstream URL {shown:?}: {e}"))?;
         let pool = upstream::Pool::new(
             connector,
             target,
@@ -92,7 +100,7 @@ impl Passthrough {
         Ok(Passthrough {
             pool: Arc::new(pool),
             authority: HeaderValue::from_str(authority.as_str())
-                .map_err(|e| format!("invalid upstream URL {:?}: {e}", upstream.url))?,
+                .map_err(|e| format!("invalid upstream URL {shown:?}: {e}"))?,
             base_path,
             own_urls,
             config,

@@ -569,10 +569,46 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
         })
         .expect("room");
     let session = state.tokens.lookup(issued.as_str()).expect("live");
-    let debug = format!(
-        "{config:?} {session:?} {issued:?} {:?} {:?}",
+    let params = odoo_rest_proxy::api::request::parse_params(
+        Some(&format!("password={api_key}")),
+        Some("application/x-www-form-urlencoded"),
+        format!("username=admin&password={api_key}").as_bytes(),
+    )
+    .expect("params");
+    let mut debug = format!(
+        "{config:?} {session:?} {issued:?} {:?} {:?} {params:?}",
         state.tokens, state.odoo
     );
+
+    // An upstream URL with `user:password@`: refused everywhere without quoting it, and its
+    // Debug redacted.
+    let with_userinfo = format!("http://rpc:{api_key}@127.0.0.1:8069/");
+    let mut config = odoo_rest_proxy::config::Config::default();
+    config.upstream.url = with_userinfo.clone();
+    debug.push_str(&format!("{config:?}"));
+    let refused = odoo_rest_proxy::api::AppState::new(config.clone())
+        .err()
+        .expect("refused");
+    assert!(refused.contains("must not carry"), "{refused}");
+    debug.push_str(&refused);
+    let refused = odoo_rest_proxy::odoo::OdooClient::new(&config.upstream).expect_err("refused");
+    debug.push_str(&refused);
+    let refused = odoo_rest_proxy::passthrough::Passthrough::new(
+        &config.upstream,
+        config.passthrough.clone(),
+    )
+    .err()
+    .expect("refused");
+    debug.push_str(&refused);
+    let toml = format!("[upstream]\nurl = {with_userinfo:?}\n");
+    let refused = odoo_rest_proxy::config::Config::from_toml(
+        &toml,
+        std::path::Path::new("proxy.toml"),
+        |_| None,
+    )
+    .expect_err("refused")
+    .to_string();
+    debug.push_str(&refused);
 
     let logs = logs.text();
     assert!(logs.contains("capture works"), "the capture is installed");
