@@ -108,6 +108,9 @@ pub struct Limits {
     pub login_attempts: u32,
     pub login_window: Duration,
     pub shutdown_grace: Duration,
+    /// Whether `get_tokens` may take the password from the query string (it then lands in the
+    /// access log of every proxy on the way); off: a 400 that says to send it in the body.
+    pub allow_query_credentials: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +160,7 @@ impl Default for Config {
                 login_attempts: 10,
                 login_window: Duration::from_secs(60),
                 shutdown_grace: Duration::from_secs(30),
+                allow_query_credentials: false,
             },
             passthrough: PassthroughConfig {
                 enabled: true,
@@ -237,6 +241,7 @@ struct LimitsSection {
     login_attempts: Option<u32>,
     login_window_secs: Option<u64>,
     shutdown_grace_secs: Option<f64>,
+    allow_query_credentials: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -363,7 +368,16 @@ impl Config {
                 }
             };
         }
+        // Zero is refused for cache_ttl_secs, login_attempts and login_window_secs alike: each
+        // would silently turn a protection off (caching, and with it one upstream call per REST
+        // call; the login limiter).
         if let Some(ttl) = gate.cache_ttl_secs {
+            if ttl == 0 {
+                return Err(bad(
+                    "[gate] cache_ttl_secs",
+                    "must be at least 1 (0 would turn caching off, and every REST call would cost extra ERP calls)",
+                ));
+            }
             config.gate.cache_ttl = Duration::from_secs(ttl);
         }
         config.gate.allow = gate.allow.unwrap_or_default();
@@ -431,10 +445,25 @@ impl Config {
             })?;
         }
         if let Some(n) = l.login_attempts {
+            if n == 0 {
+                return Err(bad(
+                    "[limits] login_attempts",
+                    "must be at least 1 (0 would turn the login limiter off)",
+                ));
+            }
             limits.login_attempts = n;
         }
+        if let Some(allow) = l.allow_query_credentials {
+            limits.allow_query_credentials = allow;
+        }
         if let Some(secs) = l.login_window_secs {
-            limits.login_window = Duration::from_secs(secs.max(1));
+            if secs == 0 {
+                return Err(bad(
+                    "[limits] login_window_secs",
+                    "must be at least 1 (0 would turn the login limiter off)",
+                ));
+            }
+            limits.login_window = Duration::from_secs(secs);
         }
 
         let p = file.passthrough;
@@ -558,6 +587,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("NOPE is not set"), "{e}");
+    }
+
+    #[test]
+    fn zero_is_refused_wherever_it_would_turn_a_protection_off() {
+        for (text, key) in [
+            ("[gate]\ncache_ttl_secs = 0\n", "[gate] cache_ttl_secs"),
+            ("[limits]\nlogin_attempts = 0\n", "[limits] login_attempts"),
+            (
+                "[limits]\nlogin_window_secs = 0\n",
+                "[limits] login_window_secs",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "proxy.toml: {key}: must be at least 1 (0 would turn"
+                )),
+                "{e}"
+            );
+        }
+        let config = parse(
+            "[gate]\ncache_ttl_secs = 1\n[limits]\nlogin_attempts = 1\nlogin_window_secs = 1\n",
+        )
+        .unwrap();
+        assert_eq!(config.gate.cache_ttl, Duration::from_secs(1));
+        assert_eq!(config.limits.login_attempts, 1);
+        assert_eq!(config.limits.login_window, Duration::from_secs(1));
     }
 
     #[test]

@@ -159,6 +159,9 @@ where
             Err(Error::MethodNotAllowed(parts.method.to_string()))
         }
         "auth/get_tokens" => {
+            if !state.config.limits.allow_query_credentials {
+                auth::refuse_query_credentials(query)?;
+            }
             let client = client_address(
                 peer,
                 &parts.headers,

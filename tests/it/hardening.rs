@@ -402,6 +402,49 @@ async fn successful_logins_do_not_count_and_parallel_failures_cannot_overshoot()
 }
 
 #[tokio::test]
+async fn a_password_in_the_query_string_is_refused_unless_allowed() {
+    let query = format!(
+        "/api/auth/get_tokens?username={}&password={}&db={}",
+        demo::DEMO_LOGIN,
+        demo::DEMO_PASSWORD,
+        demo::DEMO_DB
+    );
+    let stack = support::start().await;
+    for request in [
+        stack.http.post(stack.url(&query)),
+        // In the query even when the body has one too.
+        stack
+            .http
+            .post(stack.url(&query))
+            .form(&[("password", demo::DEMO_PASSWORD)]),
+    ] {
+        let answer = stack.send(request).await;
+        assert_eq!(answer.status, 400, "{}", answer.json);
+        let (code, text) = answer.error();
+        assert_eq!(code, "invalid_parameter");
+        assert!(text.contains("in the request body"), "{text}");
+    }
+    assert!(stack.erp.calls().is_empty(), "{:?}", stack.erp.calls());
+    // The body is the place; a username in the query is no secret.
+    let answer = stack
+        .send(
+            stack
+                .http
+                .post(stack.url(&format!(
+                    "/api/auth/get_tokens?username={}",
+                    demo::DEMO_LOGIN
+                )))
+                .form(&[("password", demo::DEMO_PASSWORD), ("db", demo::DEMO_DB)]),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+
+    let allowed = support::start_with(|c| c.limits.allow_query_credentials = true).await;
+    let answer = allowed.send(allowed.http.post(allowed.url(&query))).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+}
+
+#[tokio::test]
 async fn unknown_wrong_malformed_and_revoked_tokens_are_refused_alike() {
     let stack = support::start().await;
     let token = stack.token().await;
