@@ -79,6 +79,8 @@ pub enum FlagField {
 pub struct GateConfig {
     pub flag_field: FlagField,
     pub cache_ttl: Duration,
+    /// Entries kept per cache (gate decisions, `fields_get`); the coldest go past it.
+    pub cache_max_entries: usize,
     pub allow: Vec<String>,
     pub deny: Vec<String>,
     /// A service account that reads ir.model (ordinary users cannot).
@@ -142,6 +144,7 @@ impl Default for Config {
             gate: GateConfig {
                 flag_field: FlagField::Auto,
                 cache_ttl: Duration::from_secs(60),
+                cache_max_entries: 10_000,
                 allow: Vec::new(),
                 deny: Vec::new(),
                 service: None,
@@ -219,6 +222,7 @@ struct TokensSection {
 struct GateSection {
     flag_field: Option<String>,
     cache_ttl_secs: Option<u64>,
+    cache_max_entries: Option<usize>,
     allow: Option<Vec<String>>,
     deny: Option<Vec<String>>,
     service_login: Option<String>,
@@ -380,6 +384,11 @@ impl Config {
             }
             config.gate.cache_ttl = Duration::from_secs(ttl);
         }
+        set_positive(
+            &mut config.gate.cache_max_entries,
+            gate.cache_max_entries,
+            || bad("[gate] cache_max_entries", "must be at least 1"),
+        )?;
         config.gate.allow = gate.allow.unwrap_or_default();
         config.gate.deny = gate.deny.unwrap_or_default();
         config.gate.service = match (gate.service_login, gate.service_password_env) {

@@ -59,7 +59,10 @@ impl AppState {
                 config.limits.login_window,
             )),
             gate: Arc::new(Gate::new(config.gate.clone())),
-            fields: Arc::new(TtlCache::new(config.gate.cache_ttl)),
+            fields: Arc::new(TtlCache::new(
+                config.gate.cache_ttl,
+                config.gate.cache_max_entries,
+            )),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
             config,
         })
