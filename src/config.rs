@@ -122,6 +122,8 @@ pub struct PassthroughConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Send this `Host` upstream instead of the client's.
     pub host: Option<String>,
+    /// A request body larger than this is refused (413), with or without a Content-Length.
+    pub max_body_bytes: usize,
 }
 
 impl Default for Config {
@@ -169,6 +171,9 @@ impl Default for Config {
                 enabled: true,
                 trusted_proxies: Vec::new(),
                 host: None,
+                // Odoo's own default (`DEFAULT_MAX_CONTENT_LENGTH` in odoo/http.py, and the web
+                // client's upload limit): an attachment upload it accepts passes.
+                max_body_bytes: 128 << 20,
             },
         }
     }
@@ -254,6 +259,7 @@ struct PassthroughSection {
     enabled: Option<bool>,
     trusted_proxies: Option<Vec<IpAddr>>,
     host: Option<String>,
+    max_body_bytes: Option<usize>,
 }
 
 /// A configuration problem, as one line that names the file and the key.
@@ -481,6 +487,11 @@ impl Config {
         }
         config.passthrough.trusted_proxies = p.trusted_proxies.unwrap_or_default();
         config.passthrough.host = p.host.filter(|h| !h.is_empty());
+        set_positive(
+            &mut config.passthrough.max_body_bytes,
+            p.max_body_bytes,
+            || bad("[passthrough] max_body_bytes", "must be at least 1"),
+        )?;
         Ok(config)
     }
 }

@@ -530,6 +530,50 @@ async fn a_chunked_upload_is_echoed_chunked_byte_for_byte() {
     assert_eq!(received, SIZE);
 }
 
+#[tokio::test]
+async fn a_body_over_the_pass_through_limit_is_a_413_with_or_without_content_length() {
+    // Under the demo's own 64 KiB `/web/echo` limit, so that the ERP reads the whole body.
+    const LIMIT_BYTES: usize = 32 << 10;
+    let erp = erp(false).await;
+    let addr = erp.addr();
+    let stack = stack(erp, addr, |c| c.passthrough.max_body_bytes = LIMIT_BYTES).await;
+    let chunks = |size: usize| {
+        let chunks =
+            (0..size / 1024).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'a'; 1024])));
+        reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+    };
+    let over = LIMIT_BYTES + 1024;
+    for (what, request) in [
+        (
+            "content-length",
+            client().post(stack.url("/web/echo")).body(vec![b'a'; over]),
+        ),
+        (
+            "chunked",
+            client().post(stack.url("/web/echo")).body(chunks(over)),
+        ),
+    ] {
+        let answer = get(request).await;
+        assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{what}");
+        let json: serde_json::Value = serde_json::from_slice(&answer.body).expect("JSON");
+        assert_eq!(json["error"], "payload_too_large", "{what}: {json}");
+    }
+    // At the limit, both ways: passed on whole.
+    for request in [
+        client()
+            .post(stack.url("/web/echo"))
+            .body(vec![b'a'; LIMIT_BYTES]),
+        client()
+            .post(stack.url("/web/echo"))
+            .body(chunks(LIMIT_BYTES)),
+    ] {
+        let answer = get(request).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        assert!(text.contains(&format!("body: {LIMIT_BYTES}\n")), "{text}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // WebSocket
 
