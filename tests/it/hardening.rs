@@ -517,6 +517,9 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
     // A current-thread runtime: the proxy and the demo ERP run on this thread, under this
     // subscriber.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Records of the `log` crate (reqwest's), forwarded as the binary forwards them (its
+    // subscriber's `init` installs the same bridge); another test may have installed it first.
+    let _ = tracing_log::LogTracer::init();
     tracing::info!("capture works");
 
     let api_key = demo::DEMO_ADMIN_API_KEY;
@@ -588,6 +591,38 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
         .await;
     bodies.push(answer.json.to_string());
 
+    // An ERP that cannot be reached: the login is a 502, and the `warn!` on failed requests
+    // runs with what the request carried.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("an address")
+    };
+    let unreachable = {
+        let erp = demo::spawn(
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+            demo::DemoConfig { keep_alive: false },
+        )
+        .await
+        .expect("the demo ERP starts");
+        let mut config = odoo_rest_proxy::config::Config::default();
+        config.upstream.url = format!("http://{closed}");
+        support::start_proxy(erp, config).await
+    };
+    let answer = unreachable.login_as(demo::DEMO_LOGIN, api_key).await;
+    assert_eq!(answer.status, 502, "{}", answer.json);
+    bodies.push(answer.json.to_string());
+    let answer = unreachable
+        .send(
+            unreachable
+                .http
+                .get(unreachable.url("/web/login?password=x")),
+        )
+        .await;
+    assert_eq!(answer.status, 502, "{}", answer.json);
+    bodies.push(answer.json.to_string());
+
     // Debug output of what holds secrets.
     let config = odoo_rest_proxy::config::Config {
         gate: odoo_rest_proxy::config::GateConfig {
@@ -656,6 +691,14 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
     let logs = logs.text();
     assert!(logs.contains("capture works"), "the capture is installed");
     assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "{logs}");
+    assert!(
+        logs.contains("starting new connection"),
+        "reqwest's `log` records are captured: {logs}"
+    );
+    assert!(
+        logs.contains("WARN") && logs.contains("request failed"),
+        "the warn! on a failed request ran: {logs}"
+    );
     for secret in [api_key, wrong_password, &token, &revoked, issued.as_str()] {
         assert!(!logs.contains(secret), "a secret in the logs: {secret}");
         for body in &bodies {
