@@ -714,45 +714,11 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
 
 // ---- Graceful shutdown of the real binary ----
 
-struct Running {
-    child: std::process::Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Running;
 
 /// `odoo-rest-proxy demo --listen 127.0.0.1:0`, and the address it prints.
 async fn spawn_binary() -> Running {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_odoo-rest-proxy"))
-        .args(["demo", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .current_dir(std::env::temp_dir())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped");
-    let addr = tokio::task::spawn_blocking(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.ok()?;
-            if let Some(addr) = line.strip_prefix("odoo-rest-proxy listening on http://") {
-                return addr.trim().parse().ok();
-            }
-        }
-        None
-    });
-    let addr = tokio::time::timeout(BOUND, addr)
-        .await
-        .expect("the address is printed in time")
-        .expect("the reader ends")
-        .expect("an address line");
-    Running { child, addr }
+    support::spawn_binary(&["demo"]).await
 }
 
 fn signal(running: &Running, name: &str) {
