@@ -86,6 +86,8 @@ pub enum FlagField {
 pub struct GateConfig {
     pub flag_field: FlagField,
     pub cache_ttl: Duration,
+    /// Entries kept per cache (gate decisions, `fields_get`); the coldest go past it.
+    pub cache_max_entries: usize,
     pub allow: Vec<String>,
     pub deny: Vec<String>,
     /// A service account that reads ir.model (ordinary users cannot).
@@ -115,6 +117,9 @@ pub struct Limits {
     pub login_attempts: u32,
     pub login_window: Duration,
     pub shutdown_grace: Duration,
+    /// Whether `get_tokens` may take the password from the query string (it then lands in the
+    /// access log of every proxy on the way); off: a 400 that says to send it in the body.
+    pub allow_query_credentials: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +129,8 @@ pub struct PassthroughConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Send this `Host` upstream instead of the client's.
     pub host: Option<String>,
+    /// A request body larger than this is refused (413), with or without a Content-Length.
+    pub max_body_bytes: usize,
 }
 
 impl Default for Config {
@@ -147,6 +154,7 @@ impl Default for Config {
             gate: GateConfig {
                 flag_field: FlagField::Auto,
                 cache_ttl: Duration::from_secs(60),
+                cache_max_entries: 10_000,
                 allow: Vec::new(),
                 deny: Vec::new(),
                 service: None,
@@ -165,11 +173,15 @@ impl Default for Config {
                 login_attempts: 10,
                 login_window: Duration::from_secs(60),
                 shutdown_grace: Duration::from_secs(30),
+                allow_query_credentials: false,
             },
             passthrough: PassthroughConfig {
                 enabled: true,
                 trusted_proxies: Vec::new(),
                 host: None,
+                // Odoo's own default (`DEFAULT_MAX_CONTENT_LENGTH` in odoo/http.py, and the web
+                // client's upload limit): an attachment upload it accepts passes.
+                max_body_bytes: 128 << 20,
             },
         }
     }
@@ -224,6 +236,7 @@ struct TokensSection {
 struct GateSection {
     flag_field: Option<String>,
     cache_ttl_secs: Option<u64>,
+    cache_max_entries: Option<usize>,
     allow: Option<Vec<String>>,
     deny: Option<Vec<String>>,
     service_login: Option<String>,
@@ -246,6 +259,7 @@ struct LimitsSection {
     login_attempts: Option<u32>,
     login_window_secs: Option<u64>,
     shutdown_grace_secs: Option<f64>,
+    allow_query_credentials: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -254,6 +268,7 @@ struct PassthroughSection {
     enabled: Option<bool>,
     trusted_proxies: Option<Vec<IpAddr>>,
     host: Option<String>,
+    max_body_bytes: Option<usize>,
 }
 
 /// A configuration problem, as one line that names the file and the key.
@@ -377,9 +392,23 @@ impl Config {
                 }
             };
         }
+        // Zero is refused for cache_ttl_secs, login_attempts and login_window_secs alike: each
+        // would silently turn a protection off (caching, and with it one upstream call per REST
+        // call; the login limiter).
         if let Some(ttl) = gate.cache_ttl_secs {
+            if ttl == 0 {
+                return Err(bad(
+                    "[gate] cache_ttl_secs",
+                    "must be at least 1 (0 would turn caching off, and every REST call would cost extra ERP calls)",
+                ));
+            }
             config.gate.cache_ttl = Duration::from_secs(ttl);
         }
+        set_positive(
+            &mut config.gate.cache_max_entries,
+            gate.cache_max_entries,
+            || bad("[gate] cache_max_entries", "must be at least 1"),
+        )?;
         config.gate.allow = gate.allow.unwrap_or_default();
         config.gate.deny = gate.deny.unwrap_or_default();
         config.gate.service = match (gate.service_login, gate.service_password_env) {
@@ -445,10 +474,25 @@ impl Config {
             })?;
         }
         if let Some(n) = l.login_attempts {
+            if n == 0 {
+                return Err(bad(
+                    "[limits] login_attempts",
+                    "must be at least 1 (0 would turn the login limiter off)",
+                ));
+            }
             limits.login_attempts = n;
         }
+        if let Some(allow) = l.allow_query_credentials {
+            limits.allow_query_credentials = allow;
+        }
         if let Some(secs) = l.login_window_secs {
-            limits.login_window = Duration::from_secs(secs.max(1));
+            if secs == 0 {
+                return Err(bad(
+                    "[limits] login_window_secs",
+                    "must be at least 1 (0 would turn the login limiter off)",
+                ));
+            }
+            limits.login_window = Duration::from_secs(secs);
         }
 
         let p = file.passthrough;
@@ -457,6 +501,11 @@ impl Config {
         }
         config.passthrough.trusted_proxies = p.trusted_proxies.unwrap_or_default();
         config.passthrough.host = p.host.filter(|h| !h.is_empty());
+        set_positive(
+            &mut config.passthrough.max_body_bytes,
+            p.max_body_bytes,
+            || bad("[passthrough] max_body_bytes", "must be at least 1"),
+        )?;
         Ok(config)
     }
 }
@@ -481,11 +530,20 @@ fn seconds(secs: f64) -> Option<Duration> {
 }
 
 fn check_url(url: &str) -> Result<(), String> {
+    if crate::secret::has_userinfo(url) {
+        return Err(USERINFO_REFUSED.to_owned());
+    }
     match url.split_once("://") {
         Some(("http" | "https", rest)) if !rest.is_empty() => Ok(()),
         _ => Err(format!("{url:?} is not an http:// or https:// URL")),
     }
 }
+
+/// Why an upstream URL with `user:password@` is refused (the message names no part of it).
+pub const USERINFO_REFUSED: &str = "must not carry a user name or password (user:password@): \
+    the proxy sends no HTTP credentials to the ERP (each user's login travels inside the \
+    XML-RPC call, a service account's password comes from [gate] service_password_env); \
+    give the ERP's address alone";
 
 fn is_field_name(name: &str) -> bool {
     name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -580,5 +638,48 @@ mod tests {
             e.contains("[upstream] protocol") && e.contains("\"soap\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn zero_is_refused_wherever_it_would_turn_a_protection_off() {
+        for (text, key) in [
+            ("[gate]\ncache_ttl_secs = 0\n", "[gate] cache_ttl_secs"),
+            ("[limits]\nlogin_attempts = 0\n", "[limits] login_attempts"),
+            (
+                "[limits]\nlogin_window_secs = 0\n",
+                "[limits] login_window_secs",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "proxy.toml: {key}: must be at least 1 (0 would turn"
+                )),
+                "{e}"
+            );
+        }
+        let config = parse(
+            "[gate]\ncache_ttl_secs = 1\n[limits]\nlogin_attempts = 1\nlogin_window_secs = 1\n",
+        )
+        .unwrap();
+        assert_eq!(config.gate.cache_ttl, Duration::from_secs(1));
+        assert_eq!(config.limits.login_attempts, 1);
+        assert_eq!(config.limits.login_window, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_upstream_url_with_a_password_is_refused_without_quoting_it() {
+        let e = parse("[upstream]\nurl = \"http://rpc:S3cr3t-pw@erp.internal:8069\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("proxy.toml: [upstream] url: must not carry"),
+            "{e}"
+        );
+        assert!(!e.contains("S3cr3t-pw") && !e.contains("rpc:"), "{e}");
+        let cli = Cli::parse_from(["odoo-rest-proxy", "--upstream", "https://S3cr3t-pw@erp"]);
+        let e = Config::load(&cli).unwrap_err().to_string();
+        assert!(e.starts_with("--upstream: must not carry"), "{e}");
+        assert!(!e.contains("S3cr3t-pw"), "{e}");
     }
 }

@@ -126,7 +126,7 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
         shutdown.await;
         let _ = stop.send(true);
     });
-    let upstream = without_userinfo(&config.upstream.url);
+    let upstream = odoo_rest_proxy::secret::redact_url(&config.upstream.url);
     let threads = config.server_threads();
     odoo_rest_proxy::run_per_core(config, threads, stopped, |addr| {
         println!("odoo-rest-proxy listening on http://{addr}");
@@ -169,20 +169,5 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
-    }
-}
-
-/// The URL without any `user:password@` part, for the log.
-fn without_userinfo(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            let host = match rest[..authority_end].rsplit_once('@') {
-                Some((_, host)) => host,
-                None => &rest[..authority_end],
-            };
-            format!("{scheme}://{host}{}", &rest[authority_end..])
-        }
-        None => "(invalid URL)".to_owned(),
     }
 }

@@ -28,9 +28,55 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Where a URL's authority ends after `scheme://`: at the first `/`, `?` or `#`.
+fn authority_end(rest: &str) -> usize {
+    rest.find(['/', '?', '#']).unwrap_or(rest.len())
+}
+
+/// Whether a URL carries a `user:password@` (or `user@`) part before its host.
+pub fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest[..authority_end(rest)].contains('@')
+}
+
+/// The URL with any `user:password@` part replaced by `***@`, for messages and `Debug`.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let end = authority_end(rest);
+    let rest = match rest[..end].rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}{}", &rest[end..]),
+        None => rest.to_owned(),
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://{rest}"),
+        None => rest,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Secret;
+    use super::{has_userinfo, redact_url, Secret};
+
+    #[test]
+    fn userinfo_is_found_and_redacted_in_the_authority_only() {
+        for (url, has, redacted) in [
+            ("http://u:p%40ss@erp:8069/x", true, "http://***@erp:8069/x"),
+            ("https://user@erp", true, "https://***@erp"),
+            (
+                "http://erp:8069/a@b?c=@#@",
+                false,
+                "http://erp:8069/a@b?c=@#@",
+            ),
+            ("http://erp?x=a@b", false, "http://erp?x=a@b"),
+            ("u:p@erp", true, "***@erp"),
+        ] {
+            assert_eq!(has_userinfo(url), has, "{url}");
+            assert_eq!(redact_url(url), redacted, "{url}");
+        }
+    }
 
     #[test]
     fn debug_hides_the_value() {

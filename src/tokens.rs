@@ -410,9 +410,23 @@ mod tests {
     async fn the_map_never_holds_the_token() {
         let store = TokenStore::new(limits(60, 100, 10));
         let token = store.issue(session("admin")).expect("room");
-        let key = token_key(token.as_str());
-        assert!(store.tokens.contains_key(&key));
-        assert_ne!(&key[..], token.as_str().as_bytes());
+        // SHA-256("abc") from FIPS 180-2, appendix B.1: the key is the token's digest.
+        let abc: String = token_key("abc")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            abc,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let keys: Vec<TokenKey> = store.tokens.iter().map(|entry| *entry.key()).collect();
+        assert_eq!(keys, [token_key(token.as_str())]);
+        // Nor the token's own 32 random bytes (what its 64 hex characters spell).
+        let hex = token.as_str();
+        let raw: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+            .collect();
+        assert_ne!(keys[0][..], raw[..]);
     }
 
     #[tokio::test(start_paused = true)]

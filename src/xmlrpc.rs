@@ -99,11 +99,13 @@ pub fn encode_call(out: &mut Vec<u8>, method: &str, params: &[Value]) {
 }
 
 /// One param of [`encode_call_params`]: a string or an int the caller holds (so that it need
-/// not be copied into a `Value` first), or any value.
+/// not be copied into a `Value` first), a password sent as a string, or any value.
 #[derive(Debug, Clone, Copy)]
 pub enum Param<'a> {
     Str(&'a str),
     Int(i64),
+    /// A password or API key: written as a string, shown as `Secret(***)` by `Debug`.
+    Secret(&'a crate::secret::Secret),
     Value(&'a Value),
 }
 
@@ -120,6 +122,7 @@ fn write_call<'a>(out: &mut Vec<u8>, method: &str, params: impl Iterator<Item = 
         out.extend_from_slice(b"<param>\n");
         match param {
             Param::Str(text) => write_string(out, text),
+            Param::Secret(secret) => write_string(out, secret.expose()),
             Param::Int(int) => write_int(out, int),
             Param::Value(value) => write_value(out, value),
         }
@@ -1603,6 +1606,18 @@ fn parse_double(text: &str) -> Result<Value, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_secret_param_is_sent_as_a_string_and_never_shown() {
+        let password = crate::secret::Secret::new("hunter2 & <x>");
+        let mut secret = Vec::new();
+        encode_call_params(&mut secret, "authenticate", &[Param::Secret(&password)]);
+        let mut plain = Vec::new();
+        encode_call_params(&mut plain, "authenticate", &[Param::Str("hunter2 & <x>")]);
+        assert_eq!(secret, plain);
+        let shown = format!("{:?}", [Param::Str("db"), Param::Secret(&password)]);
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 
     #[test]
     fn borrowed_params_encode_as_their_values() {

@@ -217,6 +217,23 @@ fn issue(
     Ok(Value::Object(body))
 }
 
+/// A password in the query string lands in the access log of every proxy on the way (nginx
+/// logs the request line): refused, before the body is read or a login attempt counted,
+/// unless `[limits] allow_query_credentials` is set.
+pub fn refuse_query_credentials(query: Option<&str>) -> Result<(), Error> {
+    let has_password = query.is_some_and(|query| {
+        form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "password")
+    });
+    if has_password {
+        return Err(Error::BadParameter(
+            "send the password in the request body (form or JSON), not in the query string, \
+             where proxies and servers log it ([limits] allow_query_credentials allows it)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 fn refund(attempt: Option<Attempt<'_>>) {
     if let Some(attempt) = attempt {
         attempt.refund();

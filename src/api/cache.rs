@@ -1,117 +1,78 @@
-//! [`TtlCache`]: a small concurrent map whose entries expire, keyed by (database, name). Used
-//! for the model gate and for `fields_get`, so that a REST call in steady state costs exactly
-//! one upstream call. A lookup borrows its key: it allocates nothing.
+//! [`TtlCache`]: a bounded concurrent cache whose entries expire, keyed by (database, name).
+//! Used for the model gate and for `fields_get`, so that a REST call in steady state costs
+//! exactly one upstream call. At most `capacity` entries are kept (quick_cache's CLOCK-Pro
+//! evicts the coldest past it), so made-up model names cannot grow it; an expired entry is
+//! dropped when it is looked up. A lookup borrows its key: it allocates nothing.
 
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dashmap::DashMap;
+use quick_cache::sync::Cache;
+use quick_cache::Equivalent;
 use tokio::time::Instant;
 
-/// (database, name), owned by the map.
-struct Key {
-    db: Box<str>,
-    name: Box<str>,
-}
+/// (database, name), owned by the cache.
+type Key = (Box<str>, Box<str>);
 
-/// (database, name) as the map sees it: owned ([`Key`]) or borrowed (`(&str, &str)`), hashed
-/// and compared the same way, so that a lookup need not build a [`Key`].
-trait Pair {
-    fn db(&self) -> &str;
-    fn name(&self) -> &str;
-}
+/// (database, name) borrowed for a lookup; hashes as [`Key`] does (field by field).
+#[derive(Hash)]
+struct Borrowed<'a>(&'a str, &'a str);
 
-impl Pair for Key {
-    fn db(&self) -> &str {
-        &self.db
-    }
-    fn name(&self) -> &str {
-        &self.name
+impl Equivalent<Key> for Borrowed<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        *key.0 == *self.0 && *key.1 == *self.1
     }
 }
-
-impl Pair for (&str, &str) {
-    fn db(&self) -> &str {
-        self.0
-    }
-    fn name(&self) -> &str {
-        self.1
-    }
-}
-
-impl<'a> Borrow<dyn Pair + 'a> for Key {
-    fn borrow(&self) -> &(dyn Pair + 'a) {
-        self
-    }
-}
-
-impl Hash for dyn Pair + '_ {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.db().hash(state);
-        self.name().hash(state);
-    }
-}
-
-impl PartialEq for dyn Pair + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.db() == other.db() && self.name() == other.name()
-    }
-}
-
-impl Eq for dyn Pair + '_ {}
-
-// `Borrow` requires the owned key to hash and compare exactly as its borrowed form does.
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (self as &dyn Pair).hash(state);
-    }
-}
-
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        (self as &dyn Pair) == (other as &dyn Pair)
-    }
-}
-
-impl Eq for Key {}
 
 pub struct TtlCache<V> {
     ttl: Duration,
-    entries: DashMap<Key, (Instant, Arc<V>)>,
+    entries: Cache<Key, (Instant, Arc<V>)>,
 }
 
 impl<V> TtlCache<V> {
-    pub fn new(ttl: Duration) -> TtlCache<V> {
+    /// Entries live `ttl`; at most `capacity` of them are kept.
+    pub fn new(ttl: Duration, capacity: usize) -> TtlCache<V> {
         TtlCache {
             ttl,
-            entries: DashMap::new(),
+            entries: Cache::new(capacity.max(1)),
         }
     }
 
-    /// The cached value, unless it is older than the TTL.
+    /// The cached value, unless it is older than the TTL (then it is dropped).
     pub fn get(&self, db: &str, name: &str) -> Option<Arc<V>> {
-        let entry = self.entries.get(&(db, name) as &dyn Pair)?;
-        let (stored, value) = entry.value();
-        (stored.elapsed() < self.ttl).then(|| Arc::clone(value))
+        let key = Borrowed(db, name);
+        let (stored, value) = self.entries.get(&key)?;
+        if stored.elapsed() < self.ttl {
+            return Some(value);
+        }
+        // Only the entry that was seen: one inserted meanwhile stays.
+        self.entries.remove_if(&key, |(other, _)| *other == stored);
+        None
     }
 
     pub fn insert(&self, db: &str, name: &str, value: V) -> Arc<V> {
         let value = Arc::new(value);
         if !self.ttl.is_zero() {
-            let key = Key {
-                db: db.into(),
-                name: name.into(),
-            };
-            self.entries
-                .insert(key, (Instant::now(), Arc::clone(&value)));
+            self.entries.insert(
+                (db.into(), name.into()),
+                (Instant::now(), Arc::clone(&value)),
+            );
         }
         value
     }
 
     pub fn remove(&self, db: &str, name: &str) {
-        self.entries.remove(&(db, name) as &dyn Pair);
+        self.entries.remove(&Borrowed(db, name));
+    }
+
+    /// How many entries are held (expired ones included until looked up or evicted).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
@@ -121,7 +82,7 @@ mod tests {
 
     #[tokio::test]
     async fn borrowed_lookups_find_owned_keys() {
-        let cache = TtlCache::new(Duration::from_secs(60));
+        let cache = TtlCache::new(Duration::from_secs(60), 100);
         cache.insert("db", "res.partner", 1);
         cache.insert("db", "res.users", 2);
         // The same bytes split differently are another key.
@@ -136,15 +97,27 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn entries_expire() {
-        let cache = TtlCache::new(Duration::from_secs(60));
+    async fn entries_expire_and_are_dropped() {
+        let cache = TtlCache::new(Duration::from_secs(60), 100);
         cache.insert("db", "m", "v");
         tokio::time::advance(Duration::from_secs(59)).await;
         assert!(cache.get("db", "m").is_some());
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(cache.get("db", "m").is_none());
-        let uncached = TtlCache::new(Duration::ZERO);
+        assert!(cache.is_empty(), "the expired entry is dropped");
+        let uncached = TtlCache::new(Duration::ZERO, 100);
         uncached.insert("db", "m", "v");
         assert!(uncached.get("db", "m").is_none());
+    }
+
+    #[tokio::test]
+    async fn made_up_names_cannot_grow_it_past_its_capacity() {
+        let cache = TtlCache::new(Duration::from_secs(60), 1000);
+        for i in 0..20_000 {
+            cache.insert("db", &format!("x_made_up_{i}"), i);
+        }
+        // quick_cache rounds the capacity per shard: allow a little over.
+        assert!(cache.len() <= 1100, "{} entries", cache.len());
+        assert!(cache.len() >= 500, "{} entries", cache.len());
     }
 }

@@ -37,12 +37,12 @@ struct Reader<'a> {
 
 impl Gate {
     pub fn new(config: GateConfig) -> Gate {
-        let ttl = config.cache_ttl;
+        let (ttl, capacity) = (config.cache_ttl, config.cache_max_entries);
         Gate {
             config,
-            decisions: TtlCache::new(ttl),
-            flag_fields: TtlCache::new(ttl),
-            service_uids: TtlCache::new(ttl),
+            decisions: TtlCache::new(ttl, capacity),
+            flag_fields: TtlCache::new(ttl, capacity),
+            service_uids: TtlCache::new(ttl, capacity),
         }
     }
 

@@ -59,7 +59,10 @@ impl AppState {
                 config.limits.login_window,
             )),
             gate: Arc::new(Gate::new(config.gate.clone())),
-            fields: Arc::new(TtlCache::new(config.gate.cache_ttl)),
+            fields: Arc::new(TtlCache::new(
+                config.gate.cache_ttl,
+                config.gate.cache_max_entries,
+            )),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
             config,
         })
@@ -159,6 +162,9 @@ where
             Err(Error::MethodNotAllowed(parts.method.to_string()))
         }
         "auth/get_tokens" => {
+            if !state.config.limits.allow_query_credentials {
+                auth::refuse_query_credentials(query)?;
+            }
             let client = client_address(
                 peer,
                 &parts.headers,

@@ -16,9 +16,27 @@ pub enum Param {
 }
 
 /// The parameters of a request, in arrival order (query first, then body). A name given
-/// twice takes its last value, as Odoo does when the body repeats a query parameter.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// twice takes its last value, as Odoo does when the body repeats a query parameter. Its
+/// `Debug` shows `***` for the value of any parameter that can hold a secret.
+#[derive(Default, Clone, PartialEq)]
 pub struct Params(Vec<(String, Param)>);
+
+/// Parameters whose value is a secret (`password` holds an API key as well).
+const SECRET_PARAMS: [&str; 3] = ["password", "api_key", "access_token"];
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_list();
+        for (name, param) in &self.0 {
+            if SECRET_PARAMS.contains(&name.to_ascii_lowercase().as_str()) {
+                list.entry(&(name, "***"));
+            } else {
+                list.entry(&(name, param));
+            }
+        }
+        list.finish()
+    }
+}
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&Param> {
@@ -254,6 +272,22 @@ mod tests {
             read(None, None, &big).await,
             Err(Error::PayloadTooLarge(1024))
         ));
+    }
+
+    #[test]
+    fn debug_masks_the_password_and_shows_the_rest() {
+        let params = parse_params(
+            Some("password=hunter2&db=demo"),
+            None,
+            b"Password=s3cret&x=1",
+        )
+        .unwrap();
+        let shown = format!("{params:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        assert!(shown.contains("demo") && shown.contains("***"), "{shown}");
     }
 
     #[test]

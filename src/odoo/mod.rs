@@ -21,8 +21,8 @@ pub use fault::OdooFault;
 pub use protocol::{Protocol, ProtocolChoice};
 pub use version::ServerVersion;
 
-/// How to reach the upstream ERP.
-#[derive(Debug, Clone)]
+/// How to reach the upstream ERP. Its `Debug` shows the URL without any `user:password@`.
+#[derive(Clone)]
 pub struct UpstreamConfig {
     /// Base URL, e.g. `http://127.0.0.1:8069` (no trailing path).
     pub url: String,
@@ -35,6 +35,18 @@ pub struct UpstreamConfig {
     pub max_response_bytes: usize,
     /// `[upstream] protocol`: XML-RPC, JSON-2, or JSON-2 where the ERP is 19 or later.
     pub protocol: ProtocolChoice,
+}
+
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("url", &crate::secret::redact_url(&self.url))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 /// Every way an upstream call can fail. Display is fit for a client: no secret, no traceback.
@@ -79,6 +91,12 @@ impl std::fmt::Debug for OdooClient {
 impl OdooClient {
     pub fn new(config: &UpstreamConfig) -> Result<OdooClient, String> {
         let base = config.url.trim_end_matches('/');
+        if crate::secret::has_userinfo(base) {
+            return Err(format!(
+                "the upstream URL {}",
+                crate::config::USERINFO_REFUSED
+            ));
+        }
         let parsed = reqwest::Url::parse(base).map_err(|e| format!("invalid upstream URL: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err("the upstream URL must start with http:// or https://".into());
@@ -176,7 +194,7 @@ impl OdooClient {
         let params = [
             Param::Str(db),
             Param::Str(login),
-            Param::Str(password.expose()),
+            Param::Secret(password),
             Param::Value(&no_context),
         ];
         let uid = self
@@ -211,7 +229,7 @@ impl OdooClient {
         let all = [
             Param::Str(db),
             Param::Int(uid),
-            Param::Str(password.expose()),
+            Param::Secret(password),
             Param::Str(model),
             Param::Str(method),
             Param::Value(&args),

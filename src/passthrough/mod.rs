@@ -8,11 +8,12 @@
 mod upstream;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
@@ -51,10 +52,18 @@ impl Passthrough {
         upstream: &UpstreamConfig,
         config: PassthroughConfig,
     ) -> Result<Passthrough, String> {
+        if crate::secret::has_userinfo(&upstream.url) {
+            return Err(format!(
+                "the upstream URL {}",
+                crate::config::USERINFO_REFUSED
+            ));
+        }
+        // Messages show the URL redacted all the same.
+        let shown = crate::secret::redact_url(&upstream.url);
         let uri: Uri = upstream
             .url
             .parse()
-            .map_err(|e| format!("invalid upstream URL {:?}: {e}", upstream.url))?;
+            .map_err(|e| format!("invalid upstream URL {shown:?}: {e}"))?;
         let scheme = uri
             .scheme()
             .cloned()
@@ -77,7 +86,7 @@ impl Passthrough {
             .authority(authority.clone())
             .path_and_query("/")
             .build()
-            .map_err(|e| format!("invalid upstream URL {:?}: {e}", upstream.url))?;
+            .map_err(|e| format!("invalid upstream URL {shown:?}: {e}"))?;
         let pool = upstream::Pool::new(
             connector,
             target,
@@ -92,7 +101,7 @@ impl Passthrough {
         Ok(Passthrough {
             pool: Arc::new(pool),
             authority: HeaderValue::from_str(authority.as_str())
-                .map_err(|e| format!("invalid upstream URL {:?}: {e}", upstream.url))?,
+                .map_err(|e| format!("invalid upstream URL {shown:?}: {e}"))?,
             base_path,
             own_urls,
             config,
@@ -101,9 +110,24 @@ impl Passthrough {
     }
 
     /// Forwards one request; an upstream failure becomes a JSON 502 or 504.
+    /// A body over `[passthrough] max_body_bytes` is a JSON 413: at once when its
+    /// `Content-Length` says so, else when the bytes past the limit arrive (if the ERP has
+    /// answered by then, its answer is cut off instead).
     pub async fn forward(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-        match self.try_forward(request, peer).await {
+        let limit = self.config.max_body_bytes;
+        let too_large = || crate::plumbing::error_response(&Error::PayloadTooLarge(limit));
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return too_large();
+        }
+        let cut_off = Arc::new(AtomicBool::new(false));
+        match self.try_forward(request, peer, &cut_off).await {
             Ok(response) => response,
+            Err(_) if cut_off.load(Ordering::Relaxed) => too_large(),
             Err(error) => crate::plumbing::error_response(&Error::upstream(Operation::Read, error)),
         }
     }
@@ -112,6 +136,7 @@ impl Passthrough {
         &self,
         mut request: Request<Incoming>,
         peer: SocketAddr,
+        cut_off: &Arc<AtomicBool>,
     ) -> Result<Response<Body>, UpstreamError> {
         let upgrade = upgrade_protocol(request.headers());
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
@@ -148,7 +173,15 @@ impl Passthrough {
             parts.headers.insert(header::HOST, self.authority.clone());
         }
 
-        let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
+        let cut_off = Arc::clone(cut_off);
+        let body = Limited::new(body, self.config.max_body_bytes)
+            .map_err(move |e| {
+                if e.is::<LengthLimitError>() {
+                    cut_off.store(true, Ordering::Relaxed);
+                }
+                e
+            })
+            .boxed();
         let outgoing = Request::from_parts(parts, body);
         let Some(client_upgrade) = client_upgrade else {
             let mut response = tokio::time::timeout(self.timeout, self.pool.send(outgoing))
@@ -350,6 +383,7 @@ mod tests {
             enabled: true,
             trusted_proxies: trusted.iter().map(|ip| ip.parse().unwrap()).collect(),
             host: host.map(str::to_owned),
+            max_body_bytes: 1 << 20,
         };
         Passthrough::new(&upstream, config).unwrap()
     }

@@ -814,8 +814,36 @@ crate::on_every_upstream! {
     }
 }
 
+/// Per server thread (`proxy-N`, named by `run_per_core`): how often it has been switched out
+/// (each wake-up from an idle `epoll_wait` is one). Linux only: an empty list elsewhere.
+fn server_thread_switches() -> Vec<(String, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut threads: Vec<(String, u64)> = tasks
+        .filter_map(|task| {
+            let dir = task.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let name = name.trim().to_owned();
+            if !name.starts_with("proxy-") {
+                return None;
+            }
+            let status = std::fs::read_to_string(dir.join("status")).ok()?;
+            let switches = status
+                .lines()
+                .filter(|line| line.contains("ctxt_switches:"))
+                .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum();
+            Some((name, switches))
+        })
+        .collect();
+    threads.sort();
+    threads
+}
+
 #[test]
 fn run_per_core_serves_on_every_thread_and_stops() {
+    const BOUND: std::time::Duration = std::time::Duration::from_secs(10);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let erp = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -836,16 +864,22 @@ fn run_per_core_serves_on_every_thread_and_stops() {
     config.upstream.url = erp.url();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || {
-        odoo_rest_proxy::run_per_core(config, 2, stopped, |addr| addr_tx.send(addr).unwrap())
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result =
+            odoo_rest_proxy::run_per_core(config, 2, stopped, |addr| addr_tx.send(addr).unwrap());
+        let _ = done_tx.send(result);
     });
-    let addr = addr_rx
-        .recv_timeout(std::time::Duration::from_secs(10))
-        .unwrap();
+    let addr = addr_rx.recv_timeout(BOUND).unwrap();
+    let before = server_thread_switches();
+    let names: Vec<&str> = before.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["proxy-0", "proxy-1"]);
+    // 24 fresh connections: the kernel spreads them over both listeners by their ports; the
+    // chance that one thread gets fewer than 3 is about 2 in 100 000.
+    const CONNECTIONS: usize = 24;
     runtime.block_on(async {
-        // Fresh connections, so that the kernel spreads them over both listeners.
-        for _ in 0..8 {
-            let http = reqwest::Client::new();
+        for _ in 0..CONNECTIONS {
+            let http = reqwest::Client::builder().timeout(BOUND).build().unwrap();
             let form = [("username", "admin"), ("password", "admin"), ("db", "demo")];
             let answer = http
                 .post(format!("http://{addr}/api/auth/get_tokens"))
@@ -857,7 +891,10 @@ fn run_per_core_serves_on_every_thread_and_stops() {
             let token: serde_json::Value = answer.json().await.unwrap();
             let token = token["access_token"].as_str().unwrap().to_owned();
             // A token issued on one thread works on any other: the store is shared.
-            let read = reqwest::Client::new()
+            let read = reqwest::Client::builder()
+                .timeout(BOUND)
+                .build()
+                .unwrap()
                 .get(format!("http://{addr}/api/res.partner/1"))
                 .header("access_token", token)
                 .send()
@@ -866,6 +903,16 @@ fn run_per_core_serves_on_every_thread_and_stops() {
             assert_eq!(read.status(), 200);
         }
     });
+    // Both threads served: each woke many times (a served login or read is several wake-ups;
+    // an idle thread wakes at most for the token sweeper, every 30 s).
+    let after = server_thread_switches();
+    for ((name, was), (_, is)) in before.iter().zip(&after) {
+        assert!(
+            is - was >= 10,
+            "{name} woke {} times: it served nothing",
+            is - was
+        );
+    }
     stop.send(true).unwrap();
-    server.join().unwrap().unwrap();
+    done_rx.recv_timeout(BOUND).unwrap().unwrap();
 }

@@ -269,32 +269,62 @@ async fn a_stalled_body_is_a_408() {
     assert!(answer.contains("request_timeout"), "{answer}");
 }
 
+/// How many connections wait in the kernel's accept queue of the listener on `addr`: the
+/// `rx_queue` of its LISTEN line in `/proc/net/tcp` (Linux).
+fn accept_queue(addr: SocketAddr) -> u64 {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp (Linux)");
+    let local = format!(":{:04X}", addr.port());
+    table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|fields| fields.len() > 4 && fields[1].ends_with(&local) && fields[3] == "0A")
+        .and_then(|fields| fields[4].split_once(':').map(|(_, rx)| rx.to_owned()))
+        .and_then(|rx| u64::from_str_radix(&rx, 16).ok())
+        .expect("the proxy's LISTEN line")
+}
+
 #[tokio::test]
 async fn the_connection_cap_holds_and_frees() {
     let stack = support::start_with(|c| c.limits.max_connections = 2).await;
     let first = TcpStream::connect(stack.addr).await.expect("connect");
     let mut second = TcpStream::connect(stack.addr).await.expect("connect");
-    // Both are accepted (the second answers), so both hold a place.
-    let answer = exchange(
-        &mut second,
-        b"GET /api/x/1/2 HTTP/1.1\r\nHost: x\r\n\r\n",
-        "the second connection is served",
-    )
-    .await;
+    // Both are accepted (the second answers, and it was queued after the first), so both hold
+    // a place, and none waits.
+    let request = b"GET /api/x/1/2 HTTP/1.1\r\nHost: x\r\n\r\n";
+    let answer = exchange(&mut second, request, "the second connection is served").await;
     assert_eq!(status_of(&answer), 404);
+    assert_eq!(accept_queue(stack.addr), 0);
 
-    // The third connects (the kernel queues it) but is not served while the cap is reached.
+    // The third connects (the kernel queues it) and asks.
     let mut third = TcpStream::connect(stack.addr).await.expect("connect");
     third
         .write_all(b"GET /api/x/1/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
         .expect("write");
-    let mut buf = [0u8; 1024];
-    let early = tokio::time::timeout(Duration::from_millis(200), third.read(&mut buf)).await;
-    assert!(early.is_err(), "served beyond the cap");
+    let deadline = Instant::now() + BOUND;
+    while accept_queue(stack.addr) == 0 {
+        // Accepted (a broken cap), or the kernel has not queued it yet.
+        assert!(
+            Instant::now() < deadline,
+            "the third connection was accepted beyond the cap"
+        );
+        tokio::task::yield_now().await;
+    }
+    // The server runs again (it serves the second, and the listener was ready before that
+    // request was even sent), and still leaves the third in the kernel's queue, unanswered.
+    let answer = exchange(&mut second, request, "the second connection is served").await;
+    assert_eq!(status_of(&answer), 404);
+    assert_eq!(accept_queue(stack.addr), 1, "accepted beyond the cap");
+    let mut buf = [0u8; 64];
+    assert!(
+        matches!(third.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "served beyond the cap"
+    );
     drop(first);
     let answer = read_to_close(&mut third).await;
     assert_eq!(status_of(&answer), 404, "served once a place is free");
+    assert_eq!(accept_queue(stack.addr), 0);
 }
 
 // ---- Login abuse ----
@@ -403,6 +433,49 @@ async fn successful_logins_do_not_count_and_parallel_failures_cannot_overshoot()
 }
 
 #[tokio::test]
+async fn a_password_in_the_query_string_is_refused_unless_allowed() {
+    let query = format!(
+        "/api/auth/get_tokens?username={}&password={}&db={}",
+        demo::DEMO_LOGIN,
+        demo::DEMO_PASSWORD,
+        demo::DEMO_DB
+    );
+    let stack = support::start().await;
+    for request in [
+        stack.http.post(stack.url(&query)),
+        // In the query even when the body has one too.
+        stack
+            .http
+            .post(stack.url(&query))
+            .form(&[("password", demo::DEMO_PASSWORD)]),
+    ] {
+        let answer = stack.send(request).await;
+        assert_eq!(answer.status, 400, "{}", answer.json);
+        let (code, text) = answer.error();
+        assert_eq!(code, "invalid_parameter");
+        assert!(text.contains("in the request body"), "{text}");
+    }
+    assert!(stack.erp.calls().is_empty(), "{:?}", stack.erp.calls());
+    // The body is the place; a username in the query is no secret.
+    let answer = stack
+        .send(
+            stack
+                .http
+                .post(stack.url(&format!(
+                    "/api/auth/get_tokens?username={}",
+                    demo::DEMO_LOGIN
+                )))
+                .form(&[("password", demo::DEMO_PASSWORD), ("db", demo::DEMO_DB)]),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+
+    let allowed = support::start_with(|c| c.limits.allow_query_credentials = true).await;
+    let answer = allowed.send(allowed.http.post(allowed.url(&query))).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+}
+
+#[tokio::test]
 async fn unknown_wrong_malformed_and_revoked_tokens_are_refused_alike() {
     let stack = support::start().await;
     let token = stack.token().await;
@@ -475,6 +548,9 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
     // A current-thread runtime: the proxy and the demo ERP run on this thread, under this
     // subscriber.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Records of the `log` crate (reqwest's), forwarded as the binary forwards them (its
+    // subscriber's `init` installs the same bridge); another test may have installed it first.
+    let _ = tracing_log::LogTracer::init();
     tracing::info!("capture works");
 
     let api_key = demo::DEMO_ADMIN_API_KEY;
@@ -546,6 +622,38 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
         .await;
     bodies.push(answer.json.to_string());
 
+    // An ERP that cannot be reached: the login is a 502, and the `warn!` on failed requests
+    // runs with what the request carried.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("an address")
+    };
+    let unreachable = {
+        let erp = demo::spawn(
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+            demo::DemoConfig::default(),
+        )
+        .await
+        .expect("the demo ERP starts");
+        let mut config = odoo_rest_proxy::config::Config::default();
+        config.upstream.url = format!("http://{closed}");
+        support::start_proxy(erp, config).await
+    };
+    let answer = unreachable.login_as(demo::DEMO_LOGIN, api_key).await;
+    assert_eq!(answer.status, 502, "{}", answer.json);
+    bodies.push(answer.json.to_string());
+    let answer = unreachable
+        .send(
+            unreachable
+                .http
+                .get(unreachable.url("/web/login?password=x")),
+        )
+        .await;
+    assert_eq!(answer.status, 502, "{}", answer.json);
+    bodies.push(answer.json.to_string());
+
     // Debug output of what holds secrets.
     let config = odoo_rest_proxy::config::Config {
         gate: odoo_rest_proxy::config::GateConfig {
@@ -571,14 +679,58 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
         })
         .expect("room");
     let session = state.tokens.lookup(issued.as_str()).expect("live");
-    let debug = format!(
-        "{config:?} {session:?} {issued:?} {:?} {:?}",
+    let params = odoo_rest_proxy::api::request::parse_params(
+        Some(&format!("password={api_key}")),
+        Some("application/x-www-form-urlencoded"),
+        format!("username=admin&password={api_key}").as_bytes(),
+    )
+    .expect("params");
+    let mut debug = format!(
+        "{config:?} {session:?} {issued:?} {:?} {:?} {params:?}",
         state.tokens, state.odoo
     );
+
+    // An upstream URL with `user:password@`: refused everywhere without quoting it, and its
+    // Debug redacted.
+    let with_userinfo = format!("http://rpc:{api_key}@127.0.0.1:8069/");
+    let mut config = odoo_rest_proxy::config::Config::default();
+    config.upstream.url = with_userinfo.clone();
+    debug.push_str(&format!("{config:?}"));
+    let refused = odoo_rest_proxy::api::AppState::new(config.clone())
+        .err()
+        .expect("refused");
+    assert!(refused.contains("must not carry"), "{refused}");
+    debug.push_str(&refused);
+    let refused = odoo_rest_proxy::odoo::OdooClient::new(&config.upstream).expect_err("refused");
+    debug.push_str(&refused);
+    let refused = odoo_rest_proxy::passthrough::Passthrough::new(
+        &config.upstream,
+        config.passthrough.clone(),
+    )
+    .err()
+    .expect("refused");
+    debug.push_str(&refused);
+    let toml = format!("[upstream]\nurl = {with_userinfo:?}\n");
+    let refused = odoo_rest_proxy::config::Config::from_toml(
+        &toml,
+        std::path::Path::new("proxy.toml"),
+        |_| None,
+    )
+    .expect_err("refused")
+    .to_string();
+    debug.push_str(&refused);
 
     let logs = logs.text();
     assert!(logs.contains("capture works"), "the capture is installed");
     assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "{logs}");
+    assert!(
+        logs.contains("starting new connection"),
+        "reqwest's `log` records are captured: {logs}"
+    );
+    assert!(
+        logs.contains("WARN") && logs.contains("request failed"),
+        "the warn! on a failed request ran: {logs}"
+    );
     for secret in [api_key, wrong_password, &token, &revoked, issued.as_str()] {
         assert!(!logs.contains(secret), "a secret in the logs: {secret}");
         for body in &bodies {
@@ -594,45 +746,11 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
 
 // ---- Graceful shutdown of the real binary ----
 
-struct Running {
-    child: std::process::Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Running;
 
 /// `odoo-rest-proxy demo --listen 127.0.0.1:0`, and the address it prints.
 async fn spawn_binary() -> Running {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_odoo-rest-proxy"))
-        .args(["demo", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .current_dir(std::env::temp_dir())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped");
-    let addr = tokio::task::spawn_blocking(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.ok()?;
-            if let Some(addr) = line.strip_prefix("odoo-rest-proxy listening on http://") {
-                return addr.trim().parse().ok();
-            }
-        }
-        None
-    });
-    let addr = tokio::time::timeout(BOUND, addr)
-        .await
-        .expect("the address is printed in time")
-        .expect("the reader ends")
-        .expect("an address line");
-    Running { child, addr }
+    support::spawn_binary(&["demo"]).await
 }
 
 fn signal(running: &Running, name: &str) {

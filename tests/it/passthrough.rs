@@ -412,19 +412,9 @@ async fn hop_by_hop_headers_stop_at_the_proxy_both_ways() {
 // ---------------------------------------------------------------------------------------------
 // Bodies
 
-/// The resident memory of this process, in bytes (Linux); `None` elsewhere.
-fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// Reads a streamed answer chunk by chunk and checks it against the download pattern; returns
-/// how many bytes came and by how much this process's resident memory grew meanwhile.
-async fn read_pattern(mut response: reqwest::Response) -> (u64, u64) {
-    let before = resident_bytes().unwrap_or(0);
-    let mut most = before;
+/// how many bytes came.
+async fn read_pattern(mut response: reqwest::Response) -> u64 {
     let mut received = 0u64;
     while let Some(chunk) = timeout(LIMIT, response.chunk())
         .await
@@ -437,9 +427,34 @@ async fn read_pattern(mut response: reqwest::Response) -> (u64, u64) {
             "bytes {received}..{end} differ"
         );
         received = end;
-        most = most.max(resident_bytes().unwrap_or(0));
     }
-    (received, most - before)
+    received
+}
+
+/// The real binary as the pass-through proxy in front of `erp`, in a process of its own, so
+/// that its memory is its own (the ERP and the client live in this test process, with the
+/// tests running in parallel). Warmed up with one small download.
+async fn proxy_process(erp: &DemoErp) -> support::Running {
+    let proxy = support::spawn_binary(&["--upstream", &format!("http://{}", erp.addr())]).await;
+    let warm_up = get(client().get(proxy.url("/web/content/download?size=100000"))).await;
+    assert_eq!(warm_up.body.len(), 100_000);
+    proxy
+}
+
+/// Runs `transfer` through `proxy`: how far the proxy's peak resident memory (`VmHWM`) rose
+/// above what it held before the request was sent.
+async fn peak_growth(
+    proxy: &support::Running,
+    transfer: impl std::future::Future<Output = ()>,
+) -> u64 {
+    let before = proxy.memory("VmRSS").expect("/proc/<pid>/status (Linux)");
+    assert!(
+        proxy.reset_peak_memory(),
+        "cannot reset the peak memory in /proc/<pid>/clear_refs"
+    );
+    transfer.await;
+    let peak = proxy.memory("VmHWM").expect("/proc/<pid>/status (Linux)");
+    peak.saturating_sub(before)
 }
 
 /// A streamed request body of `size` pattern bytes starting at 0, in pieces of 100 000.
@@ -455,30 +470,38 @@ fn pattern_body(size: u64) -> reqwest::Body {
 #[tokio::test]
 async fn a_32_mib_download_streams_byte_for_byte_in_flat_memory() {
     const SIZE: u64 = 32 << 20;
-    let stack = start().await;
-    let response = client()
-        .get(stack.url(&format!("/web/content/download?size={SIZE}")))
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        header(response.headers(), "content-length"),
-        [SIZE.to_string()]
+    let erp = erp(false).await;
+    let proxy = proxy_process(&erp).await;
+    let growth = peak_growth(&proxy, async {
+        let response = client()
+            .get(proxy.url(&format!("/web/content/download?size={SIZE}")))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            header(response.headers(), "content-length"),
+            [SIZE.to_string()]
+        );
+        assert_eq!(
+            header(response.headers(), "content-type"),
+            ["application/octet-stream"]
+        );
+        assert_eq!(
+            header(response.headers(), "content-disposition"),
+            ["attachment; filename=\"download.bin\""]
+        );
+        assert_eq!(read_pattern(response).await, SIZE);
+    })
+    .await;
+    // A proxy that held the body whole (before answering or while) would peak 32 MiB higher.
+    // Streaming, it is a few hundred KiB of buffers.
+    assert!(
+        // Streaming costs a few buffers (about 12 MiB seen here, allocator included); a
+        // proxy that holds the whole body grows by more than SIZE (about 75 MiB seen).
+        growth < SIZE / 2,
+        "the proxy's peak memory grew by {growth} bytes"
     );
-    assert_eq!(
-        header(response.headers(), "content-type"),
-        ["application/octet-stream"]
-    );
-    assert_eq!(
-        header(response.headers(), "content-disposition"),
-        ["attachment; filename=\"download.bin\""]
-    );
-    let (received, growth) = read_pattern(response).await;
-    assert_eq!(received, SIZE);
-    // The ERP, the proxy and this client share the process: a proxy that held the body
-    // whole would add 32 MiB here. Streaming, it is a few hundred KiB of buffers.
-    assert!(growth < 12 << 20, "resident memory grew by {growth} bytes");
 }
 
 #[tokio::test]
@@ -493,28 +516,37 @@ async fn head_gets_the_headers_of_a_download_and_no_body() {
 #[tokio::test]
 async fn an_upload_with_content_length_is_echoed_byte_for_byte() {
     const SIZE: u64 = 32 << 20;
-    let stack = start().await;
-    let response = client()
-        .put(stack.url("/web/upload_echo?name=a.bin"))
-        .header(CONTENT_TYPE, "application/x-demo")
-        .header(CONTENT_LENGTH, SIZE)
-        .body(pattern_body(SIZE))
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header(response.headers(), "x-echo-framing"), ["length"]);
-    assert_eq!(
-        header(response.headers(), "content-length"),
-        [SIZE.to_string()]
+    let erp = erp(false).await;
+    let proxy = proxy_process(&erp).await;
+    let growth = peak_growth(&proxy, async {
+        let response = client()
+            .put(proxy.url("/web/upload_echo?name=a.bin"))
+            .header(CONTENT_TYPE, "application/x-demo")
+            .header(CONTENT_LENGTH, SIZE)
+            .body(pattern_body(SIZE))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(header(response.headers(), "x-echo-framing"), ["length"]);
+        assert_eq!(
+            header(response.headers(), "content-length"),
+            [SIZE.to_string()]
+        );
+        assert_eq!(
+            header(response.headers(), "content-type"),
+            ["application/x-demo"]
+        );
+        assert_eq!(read_pattern(response).await, SIZE);
+    })
+    .await;
+    // Held whole on the way up or down, the body would raise the proxy's peak by 32 MiB.
+    assert!(
+        // Streaming costs a few buffers (about 12 MiB seen here, allocator included); a
+        // proxy that holds the whole body grows by more than SIZE (about 75 MiB seen).
+        growth < SIZE / 2,
+        "the proxy's peak memory grew by {growth} bytes"
     );
-    assert_eq!(
-        header(response.headers(), "content-type"),
-        ["application/x-demo"]
-    );
-    let (received, growth) = read_pattern(response).await;
-    assert_eq!(received, SIZE);
-    assert!(growth < 12 << 20, "resident memory grew by {growth} bytes");
 }
 
 #[tokio::test]
@@ -532,8 +564,51 @@ async fn a_chunked_upload_is_echoed_chunked_byte_for_byte() {
     assert_eq!(header(response.headers(), "x-echo-framing"), ["chunked"]);
     assert_eq!(header(response.headers(), "content-length"), [""; 0]);
     assert_eq!(header(response.headers(), "transfer-encoding"), ["chunked"]);
-    let (received, _) = read_pattern(response).await;
-    assert_eq!(received, SIZE);
+    assert_eq!(read_pattern(response).await, SIZE);
+}
+
+#[tokio::test]
+async fn a_body_over_the_pass_through_limit_is_a_413_with_or_without_content_length() {
+    // Under the demo's own 64 KiB `/web/echo` limit, so that the ERP reads the whole body.
+    const LIMIT_BYTES: usize = 32 << 10;
+    let erp = erp(false).await;
+    let addr = erp.addr();
+    let stack = stack(erp, addr, |c| c.passthrough.max_body_bytes = LIMIT_BYTES).await;
+    let chunks = |size: usize| {
+        let chunks =
+            (0..size / 1024).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'a'; 1024])));
+        reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+    };
+    let over = LIMIT_BYTES + 1024;
+    for (what, request) in [
+        (
+            "content-length",
+            client().post(stack.url("/web/echo")).body(vec![b'a'; over]),
+        ),
+        (
+            "chunked",
+            client().post(stack.url("/web/echo")).body(chunks(over)),
+        ),
+    ] {
+        let answer = get(request).await;
+        assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{what}");
+        let json: serde_json::Value = serde_json::from_slice(&answer.body).expect("JSON");
+        assert_eq!(json["error"], "payload_too_large", "{what}: {json}");
+    }
+    // At the limit, both ways: passed on whole.
+    for request in [
+        client()
+            .post(stack.url("/web/echo"))
+            .body(vec![b'a'; LIMIT_BYTES]),
+        client()
+            .post(stack.url("/web/echo"))
+            .body(chunks(LIMIT_BYTES)),
+    ] {
+        let answer = get(request).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        assert!(text.contains(&format!("body: {LIMIT_BYTES}\n")), "{text}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -280,3 +280,69 @@ pub fn mutate(mut bytes: Vec<u8>, edits: &[(u8, usize, u8)]) -> Vec<u8> {
     }
     bytes
 }
+
+/// The real binary in a process of its own; killed when dropped.
+pub struct Running {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `odoo-rest-proxy ARGS... --listen 127.0.0.1:0` (run where no proxy.toml is), and the
+/// address it prints; within 5 s.
+pub async fn spawn_binary(args: &[&str]) -> Running {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_odoo-rest-proxy"))
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("piped");
+    let addr = tokio::task::spawn_blocking(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.ok()?;
+            if let Some(addr) = line.strip_prefix("odoo-rest-proxy listening on http://") {
+                return addr.trim().parse().ok();
+            }
+        }
+        None
+    });
+    let addr = tokio::time::timeout(std::time::Duration::from_secs(5), addr)
+        .await
+        .expect("the address is printed in time")
+        .expect("the reader ends")
+        .expect("an address line");
+    Running { child, addr }
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A `/proc/<pid>/status` figure in bytes (`VmRSS`, `VmHWM`); `None` off Linux.
+    pub fn memory(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status
+            .lines()
+            .find(|line| line.split(':').next() == Some(field))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
+    /// Resets the process's peak resident memory (`VmHWM`) to its current one; false when
+    /// the kernel does not allow it.
+    pub fn reset_peak_memory(&self) -> bool {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").is_ok()
+    }
+}
