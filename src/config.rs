@@ -41,6 +41,13 @@ pub enum Command {
         /// Keep connections alive instead of closing after each answer as Odoo does.
         #[arg(long)]
         keep_alive: bool,
+        /// Overload mode: a cursor pool of this many (like Odoo's db_maxconn); a call that finds
+        /// them all in use fails as a threaded Odoo does (PoolError, HTML 500, too many clients).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        cursor_pool: Option<u64>,
+        /// In overload mode, how long each call holds its cursor (milliseconds).
+        #[arg(long, default_value_t = 0, requires = "cursor_pool")]
+        cursor_hold_ms: u64,
     },
 }
 
@@ -129,6 +136,9 @@ impl Default for Config {
                 connect_timeout: Duration::from_secs(5),
                 timeout: Duration::from_secs(60),
                 max_concurrency: 64,
+                min_concurrency: 4,
+                max_queue: 1024,
+                queue_timeout: Duration::from_secs(10),
                 max_response_bytes: 256 << 20,
             },
             tokens: TokensConfig {
@@ -199,6 +209,9 @@ struct UpstreamSection {
     timeout_secs: Option<f64>,
     connect_timeout_secs: Option<f64>,
     max_concurrency: Option<usize>,
+    min_concurrency: Option<usize>,
+    max_queue: Option<usize>,
+    queue_timeout_secs: Option<f64>,
     max_response_bytes: Option<usize>,
 }
 
@@ -329,6 +342,38 @@ impl Config {
             up.max_concurrency,
             || bad("[upstream] max_concurrency", "must be at least 1"),
         )?;
+        set_positive(
+            &mut config.upstream.min_concurrency,
+            up.min_concurrency,
+            || bad("[upstream] min_concurrency", "must be at least 1"),
+        )?;
+        if up.max_concurrency.is_some() && up.min_concurrency.is_none() {
+            // A ceiling below the default floor lowers the floor with it.
+            config.upstream.min_concurrency = config
+                .upstream
+                .min_concurrency
+                .min(config.upstream.max_concurrency);
+        }
+        if config.upstream.min_concurrency > config.upstream.max_concurrency {
+            return Err(bad(
+                "[upstream] min_concurrency",
+                &format!(
+                    "must not exceed max_concurrency ({})",
+                    config.upstream.max_concurrency
+                ),
+            ));
+        }
+        if let Some(max_queue) = up.max_queue {
+            config.upstream.max_queue = max_queue;
+        }
+        if let Some(secs) = up.queue_timeout_secs {
+            config.upstream.queue_timeout = seconds(secs).ok_or_else(|| {
+                bad(
+                    "[upstream] queue_timeout_secs",
+                    "must be a positive number of seconds",
+                )
+            })?;
+        }
         set_positive(
             &mut config.upstream.max_response_bytes,
             up.max_response_bytes,
@@ -549,5 +594,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("NOPE is not set"), "{e}");
+    }
+
+    #[test]
+    fn overload_keys_are_validated() {
+        let config = parse("[upstream]\nmin_concurrency = 2\nmax_concurrency = 16\nmax_queue = 0\nqueue_timeout_secs = 0.5\n").unwrap();
+        assert_eq!(config.upstream.min_concurrency, 2);
+        assert_eq!(config.upstream.max_queue, 0);
+        assert_eq!(config.upstream.queue_timeout, Duration::from_millis(500));
+        let config = parse("[upstream]\nmax_concurrency = 2\n").unwrap();
+        assert_eq!(config.upstream.min_concurrency, 2);
+        let e = parse("[upstream]\nmin_concurrency = 9\nmax_concurrency = 8\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "proxy.toml: [upstream] min_concurrency: must not exceed max_concurrency (8)"
+        );
+        let e = parse("[upstream]\nqueue_timeout_secs = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("proxy.toml: [upstream] queue_timeout_secs:"),
+            "{e}"
+        );
+        let e = parse("[upstream]\nmin_concurrency = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("min_concurrency: must be at least 1"), "{e}");
     }
 }

@@ -63,12 +63,26 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
     // The demo ERP serves for as long as this handle lives.
     let _demo_erp = match command {
         None => None,
-        Some(Command::DemoErp { keep_alive }) => {
+        Some(Command::DemoErp {
+            keep_alive,
+            cursor_pool,
+            cursor_hold_ms,
+        }) => {
+            let overload = cursor_pool.map(|cursors| demo::OverloadMode {
+                cursors: cursors as usize,
+                hold: std::time::Duration::from_millis(cursor_hold_ms),
+            });
             return runtime.block_on(async {
                 let listener = bind(config.listen).await?;
-                let erp = demo::spawn(listener, DemoConfig { keep_alive })
-                    .await
-                    .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
+                let erp = demo::spawn(
+                    listener,
+                    DemoConfig {
+                        keep_alive,
+                        overload,
+                    },
+                )
+                .await
+                .map_err(|e| format!("cannot start the demo ERP: {e}"))?;
                 println!(
                     "demo ERP: XML-RPC at http://{}/xmlrpc/2/common and /xmlrpc/2/object",
                     erp.addr()
@@ -86,9 +100,15 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
         Some(Command::Demo) => {
             let erp = runtime.block_on(async {
                 let listener = bind("127.0.0.1:0".parse().expect("a valid address")).await?;
-                demo::spawn(listener, DemoConfig { keep_alive: true })
-                    .await
-                    .map_err(|e| format!("cannot start the demo ERP: {e}"))
+                demo::spawn(
+                    listener,
+                    DemoConfig {
+                        keep_alive: true,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| format!("cannot start the demo ERP: {e}"))
             })?;
             config.upstream.url = format!("http://{}", erp.addr());
             println!(

@@ -25,6 +25,7 @@ mod matching;
 mod methods;
 mod models;
 mod order;
+mod overload;
 mod pyrepr;
 mod records;
 mod schema;
@@ -44,6 +45,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use dispatch::Erp;
+pub use overload::OverloadMode;
 
 /// The only database name the demo ERP knows.
 pub const DEMO_DB: &str = "demo";
@@ -103,6 +105,9 @@ pub struct DemoConfig {
     /// Keep connections open between requests (for benchmarks). Off by default, like Odoo,
     /// which answers `Connection: close` and closes after every response.
     pub keep_alive: bool,
+    /// Overload mode: a cursor pool of N that refuses calls like a threaded Odoo out of
+    /// cursors (see `overload`). `None`: unlimited.
+    pub overload: Option<OverloadMode>,
 }
 
 /// A running demo ERP. Cheap to clone; the server stops when [`DemoErp::shutdown`] is called
@@ -115,6 +120,7 @@ pub struct DemoErp {
 struct Running {
     addr: SocketAddr,
     erp: Arc<Erp>,
+    cursors: Option<Arc<overload::CursorPool>>,
     stop: watch::Sender<bool>,
     accept_loop: Mutex<Option<JoinHandle<()>>>,
 }
@@ -130,17 +136,24 @@ impl Drop for Running {
 pub async fn spawn(listener: TcpListener, config: DemoConfig) -> io::Result<DemoErp> {
     let addr = listener.local_addr()?;
     let erp = Arc::new(Erp::new());
+    let cursors = config
+        .overload
+        .map(|mode| Arc::new(overload::CursorPool::new(mode)));
     let (stop, stopped) = watch::channel(false);
     let accept_loop = tokio::spawn(server::serve(
         listener,
         Arc::clone(&erp),
-        config.keep_alive,
+        server::Options {
+            keep_alive: config.keep_alive,
+            cursors: cursors.clone(),
+        },
         stopped,
     ));
     Ok(DemoErp {
         inner: Arc::new(Running {
             addr,
             erp,
+            cursors,
             stop,
             accept_loop: Mutex::new(Some(accept_loop)),
         }),
@@ -166,6 +179,14 @@ impl DemoErp {
     /// How many `execute_kw` calls were served (a cheap atomic counter).
     pub fn execute_kw_count(&self) -> u64 {
         self.inner.erp.execute_kw_count()
+    }
+
+    /// In overload mode, how many calls found every cursor in use (0 otherwise).
+    pub fn overload_refusals(&self) -> u64 {
+        self.inner
+            .cursors
+            .as_ref()
+            .map_or(0, |pool| pool.refusals())
     }
 
     /// Forgets the recorded calls and zeroes the counter.

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 
 use super::dispatch::Erp;
 use super::faults::Fault;
+use super::overload::{CursorPool, Refusal};
 use crate::xmlrpc;
 
 /// Request bodies larger than this are refused (413) instead of buffered.
@@ -33,6 +34,18 @@ const METHOD_NOT_ALLOWED_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
 <title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n\
 <p>The method is not allowed for the requested URL.</p>\n";
 
+const INTERNAL_ERROR_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
+<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n\
+<p>The server encountered an internal error and was unable to complete your request. Either the \
+server is overloaded or there is an error in the application.</p>\n";
+
+/// How the demo ERP serves HTTP.
+pub(crate) struct Options {
+    pub(crate) keep_alive: bool,
+    /// Overload mode's cursor pool.
+    pub(crate) cursors: Option<Arc<CursorPool>>,
+}
+
 const TOO_LARGE_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
 <title>413 Request Entity Too Large</title>\n<h1>Request Entity Too Large</h1>\n\
 <p>The data value transmitted exceeds the capacity limit.</p>\n";
@@ -41,9 +54,10 @@ const TOO_LARGE_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
 pub(crate) async fn serve(
     listener: TcpListener,
     erp: Arc<Erp>,
-    keep_alive: bool,
+    options: Options,
     mut stop: watch::Receiver<bool>,
 ) {
+    let keep_alive = options.keep_alive;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -55,12 +69,14 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let erp = Arc::clone(&erp);
+        let cursors = options.cursors.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let erp = Arc::clone(&erp);
+                let cursors = cursors.clone();
                 super::web::serve_or(request, keep_alive, move |request| {
-                    handle(erp, keep_alive, request)
+                    handle(erp, cursors, keep_alive, request)
                 })
             });
             let mut builder = http1::Builder::new();
@@ -87,6 +103,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 async fn handle(
     erp: Arc<Erp>,
+    cursors: Option<Arc<CursorPool>>,
     keep_alive: bool,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -134,6 +151,34 @@ async fn handle(
             ));
         }
     };
+    // Overload mode: no free cursor, no method run.
+    let cursor = match cursors.as_deref().map(CursorPool::borrow) {
+        Some(Err(Refusal::SetupError)) => {
+            return Ok(html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                b"INTERNAL SERVER ERROR",
+                INTERNAL_ERROR_PAGE,
+                keep_alive,
+            ))
+        }
+        Some(Err(Refusal::Fault(fault))) => {
+            let mut out = Vec::with_capacity(2048);
+            xmlrpc::encode_fault(&mut out, fault.code, &fault.string);
+            return Ok(respond(
+                StatusCode::OK,
+                b"OK",
+                "text/xml; charset=utf-8",
+                out.into(),
+                keep_alive,
+            ));
+        }
+        Some(Ok(cursor)) => Some(cursor),
+        None => None,
+    };
+    if let Some(pool) = cursors.as_deref().filter(|_| cursor.is_some()) {
+        // The time the call's queries take, holding the cursor.
+        tokio::time::sleep(pool.hold()).await;
+    }
     let answer = match xmlrpc::decode_call(&body) {
         Ok((method, params)) => erp.dispatch(&service, &method, &params),
         Err(error) => Err(malformed(&body, error.offset)),
@@ -143,6 +188,7 @@ async fn handle(
         Ok(value) => xmlrpc::encode_response(&mut out, &value),
         Err(fault) => xmlrpc::encode_fault(&mut out, fault.code, &fault.string),
     }
+    drop(cursor);
     Ok(respond(
         StatusCode::OK,
         b"OK",

@@ -1,19 +1,23 @@
 //! `OdooClient`: the only code that talks to the upstream ERP. It sends XML-RPC calls over
-//! http or https (reqwest with rustls), caps concurrent calls, and turns every way an answer can
-//! go wrong into an [`UpstreamError`]. It knows nothing of REST or tokens.
+//! http or https (reqwest with rustls), every call through the shared [`Limiter`] (login
+//! included), retries a call only when it provably did not run, and turns every way an answer
+//! can go wrong into an [`UpstreamError`]. It knows nothing of REST or tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use crate::secret::Secret;
 use crate::xmlrpc::{self, Fault, Param};
 
 mod fault;
+mod limiter;
 
-pub use fault::OdooFault;
+pub use fault::{sanitize, OdooFault};
+pub use limiter::{Limiter, LimiterConfig, Outcome, Overload, Permit};
 
 /// How to reach the upstream ERP.
 #[derive(Debug, Clone)]
@@ -23,8 +27,14 @@ pub struct UpstreamConfig {
     pub connect_timeout: Duration,
     /// Whole-call deadline: connect, send, wait, read.
     pub timeout: Duration,
-    /// At most this many calls in flight; the rest wait their turn.
+    /// The ceiling of the adaptive limit on calls in flight; the rest wait their turn.
     pub max_concurrency: usize,
+    /// The floor of the adaptive limit, where it starts (`== max_concurrency`: a fixed limit).
+    pub min_concurrency: usize,
+    /// At most this many calls wait for a slot; past it, 503 `erp_overloaded`.
+    pub max_queue: usize,
+    /// A call waits at most this long for a slot; past it, 503 `erp_overloaded`.
+    pub queue_timeout: Duration,
     /// An answer larger than this is refused as unreadable.
     pub max_response_bytes: usize,
 }
@@ -34,6 +44,9 @@ pub struct UpstreamConfig {
 pub enum UpstreamError {
     #[error("the ERP cannot be reached ({0})")]
     Unreachable(String),
+    /// The connection broke after the call may have been sent: it may have run.
+    #[error("the ERP cannot be reached ({0})")]
+    ConnectionLost(String),
     #[error("the ERP did not answer in time")]
     Timeout,
     #[error("the ERP answered HTTP {status} with an {kind} page instead of XML-RPC")]
@@ -42,6 +55,26 @@ pub enum UpstreamError {
     Unreadable(String),
     #[error("{0}")]
     Fault(#[from] OdooFault),
+    /// The ERP (or the proxy's queue in front of it) refused to run the call now.
+    #[error("{0}")]
+    Overloaded(Overload),
+}
+
+impl UpstreamError {
+    /// An answer that proves the call did not run, so that sending it again is safe: no
+    /// connection could be made (refused, reset or timed out while connecting: nothing was
+    /// sent), the ERP's cursor pool or PostgreSQL was full, or the ERP failed
+    /// while setting the request up (an HTML 500 from `/xmlrpc/2/*`).
+    pub fn did_not_run(&self) -> bool {
+        match self {
+            UpstreamError::Overloaded(overload) => matches!(
+                overload,
+                Overload::PoolFull | Overload::TooManyClients | Overload::SetupFailed
+            ),
+            UpstreamError::Unreachable(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// An XML-RPC client for one upstream ERP. Cheap to clone; one connection pool for all.
@@ -50,7 +83,8 @@ pub struct OdooClient {
     http: reqwest::Client,
     common_url: reqwest::Url,
     object_url: reqwest::Url,
-    slots: Arc<Semaphore>,
+    limiter: Arc<Limiter>,
+    timeout: Duration,
     max_response_bytes: usize,
 }
 
@@ -73,18 +107,29 @@ impl OdooClient {
             http: http_client(config)?,
             common_url: endpoint(base, "common")?,
             object_url: endpoint(base, "object")?,
-            slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            limiter: Arc::new(Limiter::new(LimiterConfig {
+                min_concurrency: config.min_concurrency,
+                max_concurrency: config.max_concurrency,
+                max_queue: config.max_queue,
+                queue_timeout: config.queue_timeout,
+            })),
+            timeout: config.timeout,
             max_response_bytes: config.max_response_bytes,
         })
     }
 
     /// The same client with a connection pool of its own, for another thread's runtime; the
-    /// cap on concurrent calls stays shared.
+    /// limiter (and its queue) stays shared.
     pub fn with_own_pool(&self, config: &UpstreamConfig) -> Result<OdooClient, String> {
         Ok(OdooClient {
             http: http_client(config)?,
             ..self.clone()
         })
+    }
+
+    /// The limiter every call goes through, for its read-outs (in flight, queued, limit).
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
     }
 
     /// `common.version()`.
@@ -154,24 +199,67 @@ impl OdooClient {
             .await
     }
 
+    /// One call, through the limiter; sent again (with jittered backoff, inside the call's
+    /// deadline) only while the ERP's answer proves it did not run.
     async fn call<T>(
         &self,
         url: &reqwest::Url,
         method: &str,
         params: &[Param<'_>],
-        decode: impl FnOnce(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
+        decode: impl Fn(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
     ) -> Result<T, UpstreamError> {
         let mut body = Vec::with_capacity(1024);
         xmlrpc::encode_call_params(&mut body, method, params);
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| UpstreamError::Unreachable("the client is shut down".into()))?;
+        let body = Bytes::from(body);
+        let deadline = Instant::now() + self.timeout;
+        let mut attempt = 0;
+        loop {
+            let permit = self
+                .limiter_arc()
+                .acquire(attempt > 0)
+                .await
+                .map_err(UpstreamError::Overloaded)?;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(UpstreamError::Timeout);
+            }
+            let result = self.send(url, body.clone(), remaining, &decode).await;
+            permit.finish(match &result {
+                Ok(_) | Err(UpstreamError::Fault(_)) => Outcome::Answered,
+                Err(UpstreamError::Overloaded(_) | UpstreamError::Timeout) => Outcome::Overloaded,
+                Err(_) => Outcome::Ignored,
+            });
+            let error = match result {
+                Err(error) if error.did_not_run() => error,
+                other => return other,
+            };
+            attempt += 1;
+            let backoff = retry_backoff(attempt);
+            if attempt >= MAX_ATTEMPTS || Instant::now() + backoff >= deadline {
+                return Err(error);
+            }
+            tracing::debug!(attempt, error = %error, "retrying a call that did not run");
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    fn limiter_arc(&self) -> &Arc<Limiter> {
+        &self.limiter
+    }
+
+    /// Sends the call once and reads its answer.
+    async fn send<T>(
+        &self,
+        url: &reqwest::Url,
+        body: Bytes,
+        timeout: Duration,
+        decode: &impl Fn(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
+    ) -> Result<T, UpstreamError> {
         let response = self
             .http
             .post(url.clone())
             .header(http::header::CONTENT_TYPE, TEXT_XML)
+            .timeout(timeout)
             .body(body)
             .send()
             .await
@@ -183,6 +271,9 @@ impl OdooClient {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("xml"));
         if !status.is_success() || !is_xml {
+            if let Some(overload) = fault::overload_status(status.as_u16(), is_xml) {
+                return Err(UpstreamError::Overloaded(overload));
+            }
             let kind = if is_xml { "XML" } else { "HTML or other" };
             return Err(UpstreamError::HttpError {
                 status: status.as_u16(),
@@ -192,7 +283,10 @@ impl OdooClient {
         let bytes = self.read_body(response).await?;
         match decode(&bytes) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(fault)) => Err(UpstreamError::Fault(OdooFault::classify(fault))),
+            Ok(Err(fault)) => Err(match fault::overload_fault(&fault) {
+                Some(overload) => UpstreamError::Overloaded(overload),
+                None => UpstreamError::Fault(OdooFault::classify(fault)),
+            }),
             Err(e) => Err(UpstreamError::Unreadable(e.to_string())),
         }
     }
@@ -225,6 +319,15 @@ fn http_client(config: &UpstreamConfig) -> Result<reqwest::Client, String> {
         .no_proxy()
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// A call that did not run is sent at most this many times in all.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Full jitter over an exponential step: 0..5 ms, 0..10 ms, ... capped at 0..160 ms.
+fn retry_backoff(attempt: u32) -> Duration {
+    let ceiling_ms = 5u64 << attempt.min(5);
+    Duration::from_micros(rand::random_range(1_000..=ceiling_ms * 1_000))
 }
 
 const TEXT_XML: http::HeaderValue = http::HeaderValue::from_static("text/xml");
@@ -266,7 +369,7 @@ fn transport_error(error: reqwest::Error) -> UpstreamError {
     } else if error.is_body() || error.is_decode() {
         UpstreamError::Unreadable(format!("the body broke off: {}", root_cause(&error)))
     } else {
-        UpstreamError::Unreachable(root_cause(&error))
+        UpstreamError::ConnectionLost(root_cause(&error))
     }
 }
 

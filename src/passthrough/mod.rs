@@ -344,6 +344,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(1),
             max_concurrency: 4,
             max_response_bytes: 1 << 20,
+            ..crate::config::Config::default().upstream
         };
         let config = PassthroughConfig {
             enabled: true,

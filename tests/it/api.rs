@@ -669,9 +669,15 @@ fn run_per_core_serves_on_every_thread_and_stops() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let erp = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        demo::spawn(listener, demo::DemoConfig { keep_alive: true })
-            .await
-            .unwrap()
+        demo::spawn(
+            listener,
+            demo::DemoConfig {
+                keep_alive: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
     });
     let mut config = odoo_rest_proxy::config::Config {
         listen: "127.0.0.1:0".parse().unwrap(),

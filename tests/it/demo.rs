@@ -22,9 +22,15 @@ async fn start(keep_alive: bool) -> DemoErp {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
-    demo::spawn(listener, DemoConfig { keep_alive })
-        .await
-        .expect("spawn the demo ERP")
+    demo::spawn(
+        listener,
+        DemoConfig {
+            keep_alive,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("spawn the demo ERP")
 }
 
 /// One HTTP response as read off the wire.

@@ -106,6 +106,7 @@ fn client(url: &str) -> OdooClient {
         timeout: Duration::from_millis(500),
         max_concurrency: 4,
         max_response_bytes: 1 << 20,
+        ..odoo_rest_proxy::config::Config::default().upstream
     })
     .expect("a valid client")
 }

@@ -26,9 +26,15 @@ async fn erp(keep_alive: bool) -> DemoErp {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the demo ERP");
-    demo::spawn(listener, DemoConfig { keep_alive })
-        .await
-        .expect("the demo ERP starts")
+    demo::spawn(
+        listener,
+        DemoConfig {
+            keep_alive,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the demo ERP starts")
 }
 
 /// A demo ERP (keep-alive or not) and a proxy in front of it, reached at `upstream` (the ERP

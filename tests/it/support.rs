@@ -25,9 +25,15 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Stack {
     let erp_listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the demo ERP");
-    let erp = demo::spawn(erp_listener, DemoConfig { keep_alive: false })
-        .await
-        .expect("the demo ERP starts");
+    let erp = demo::spawn(
+        erp_listener,
+        DemoConfig {
+            keep_alive: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the demo ERP starts");
     let mut config = Config::default();
     config.upstream.url = format!("http://{}", erp.addr());
     adjust(&mut config);

