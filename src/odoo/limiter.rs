@@ -51,8 +51,10 @@ pub struct LimiterConfig {
     pub queue_timeout: Duration,
 }
 
-/// Latency counts as "near its floor" up to this multiple of the floor.
-const LATENCY_TOLERANCE: f64 = 2.0;
+/// Latency counts as "near its floor" up to this multiple of the floor, plus
+/// [`LATENCY_SLACK`] for the scheduling noise of a busy machine.
+const LATENCY_TOLERANCE: f64 = 3.0;
+const LATENCY_SLACK: f64 = 0.002;
 /// Cut on an overload signal: the limit times this.
 const OVERLOAD_CUT: f64 = 0.8;
 /// Cut when latency climbs: the limit times this.
@@ -306,8 +308,7 @@ impl Limiter {
             .smoothed
             .map_or(seconds, |s| s + SMOOTHING * (seconds - s));
         state.smoothed = Some(smoothed);
-        // A floor under a millisecond is the noise of a local network: count a millisecond.
-        let bound = LATENCY_TOLERANCE * floor.as_secs_f64().max(0.001);
+        let bound = LATENCY_TOLERANCE * floor.as_secs_f64() + LATENCY_SLACK;
         if smoothed > bound {
             self.cut(state, LATENCY_CUT, epoch);
         } else if state.in_flight as f64 >= state.limit * 0.5 {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use odoo_rest_proxy::odoo::{OdooClient, OdooFault, UpstreamConfig, UpstreamError};
+use odoo_rest_proxy::odoo::{OdooClient, OdooFault, Overload, UpstreamConfig, UpstreamError};
 use odoo_rest_proxy::secret::Secret;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,14 +43,20 @@ impl Script {
 
 /// Serves `script` on 127.0.0.1:0; counts the connections it accepted.
 async fn upstream(script: Script) -> (String, Arc<AtomicUsize>) {
+    upstream_in_turn(vec![script]).await
+}
+
+/// Serves the nth connection with `scripts[n]` (the last one from then on); counts them.
+async fn upstream_in_turn(scripts: Vec<Script>) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let accepted = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&accepted);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(answer(stream, script.clone()));
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let script = scripts[n.min(scripts.len() - 1)].clone();
+            tokio::spawn(answer(stream, script));
         }
     });
     (url, accepted)
@@ -275,4 +281,111 @@ async fn each_way_of_failing_is_its_own_error_kind() {
         execute(&url).await,
         Err(UpstreamError::Unreadable(_))
     ));
+}
+
+/// A code-1 fault as Odoo sends it, the traceback ending with `exception`.
+fn code_1_fault(exception: &str) -> Script {
+    let mut body = Vec::new();
+    let traceback = format!(
+        "Traceback (most recent call last):\n  File \"/opt/odoo/odoo/sql_db.py\", line 667, in borrow\n{exception}\n"
+    );
+    odoo_rest_proxy::xmlrpc::encode_fault(&mut body, 1, &traceback);
+    Script {
+        body,
+        ..Script::odoo("01-common-version.response.xml")
+    }
+}
+
+const POOL_FULL: &str = "psycopg2.pool.PoolError: The Connection Pool Is Full";
+const TOO_MANY_CLIENTS: &str = "psycopg2.OperationalError: connection to server at \"10.9.8.7\", port 6543 failed: FATAL:  sorry, too many clients already";
+
+fn html_500() -> Script {
+    Script {
+        status: "500 INTERNAL SERVER ERROR",
+        content_type: "text/html; charset=utf-8",
+        body: b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
+            .to_vec(),
+        close: true,
+    }
+}
+
+#[tokio::test]
+async fn a_call_that_did_not_run_is_sent_again_until_it_is_answered() {
+    let (url, accepted) = upstream_in_turn(vec![
+        code_1_fault(POOL_FULL),
+        html_500(),
+        code_1_fault(TOO_MANY_CLIENTS),
+        Script::odoo("01-common-version.response.xml"),
+    ])
+    .await;
+    let version = client(&url)
+        .version()
+        .await
+        .expect("answered on the 4th try");
+    assert_eq!(version["server_version"], "18.0");
+    assert_eq!(accepted.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn a_call_that_never_gets_a_cursor_is_an_overload_after_a_few_tries() {
+    for (script, expected) in [
+        (code_1_fault(POOL_FULL), Overload::PoolFull),
+        (code_1_fault(TOO_MANY_CLIENTS), Overload::TooManyClients),
+        (html_500(), Overload::SetupFailed),
+    ] {
+        let (url, accepted) = upstream(script).await;
+        match execute(&url).await {
+            Err(UpstreamError::Overloaded(overload)) => assert_eq!(overload, expected),
+            other => panic!("{expected:?}: {other:?}"),
+        }
+        let tries = accepted.load(Ordering::SeqCst);
+        assert!((2..=10).contains(&tries), "{expected:?}: {tries} tries");
+    }
+}
+
+#[tokio::test]
+async fn a_call_that_may_have_run_is_never_sent_again() {
+    let serialization = code_1_fault(
+        "psycopg2.errors.SerializationFailure: could not serialize access due to concurrent update",
+    );
+    let unavailable = Script {
+        status: "503 SERVICE UNAVAILABLE",
+        content_type: "text/html",
+        body: b"busy".to_vec(),
+        close: true,
+    };
+    let gateway = Script {
+        status: "502 BAD GATEWAY",
+        content_type: "text/html",
+        body: b"bad gateway".to_vec(),
+        close: true,
+    };
+    for (name, script) in [
+        ("a code-1 fault", serialization),
+        ("HTTP 503", unavailable),
+        ("HTTP 502", gateway),
+    ] {
+        let (url, accepted) = upstream(script).await;
+        let result = execute(&url).await;
+        assert!(result.is_err(), "{name}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "{name}: {result:?}");
+    }
+    // The connection drops once the request is read: it may have run.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut chunk = [0u8; 8192];
+            let _ = stream.read(&mut chunk).await;
+        }
+    });
+    let result = execute(&url).await;
+    assert!(
+        matches!(result, Err(UpstreamError::ConnectionLost(_))),
+        "{result:?}"
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
