@@ -3,6 +3,7 @@
 
 mod api;
 mod demo;
+mod flectra_rows;
 mod hardening;
 mod odoo;
 mod overload;
