@@ -12,8 +12,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 fn fixture(name: &str) -> Vec<u8> {
+    fixture_in("odoo18", name)
+}
+
+fn fixture_in(version: &str, name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/tests/fixtures/odoo18/{name}",
+        "{}/tests/fixtures/{version}/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -32,10 +36,15 @@ struct Script {
 impl Script {
     /// A recorded Odoo 18 answer, with the headers Odoo sent.
     fn odoo(name: &str) -> Script {
+        Script::odoo_in("odoo18", name)
+    }
+
+    /// A recorded answer of Odoo `version` (`odoo18`, `odoo17`): the same headers on both.
+    fn odoo_in(version: &str, name: &str) -> Script {
         Script {
             status: "200 OK",
             content_type: "text/xml; charset=utf-8",
-            body: fixture(name),
+            body: fixture_in(version, name),
             close: true,
         }
     }
@@ -224,15 +233,51 @@ async fn recorded_faults_are_classified() {
             *f == OdooFault::AccessDenied
         }),
     ];
-    for (name, check) in cases {
-        let (url, _) = upstream(Script::odoo(name)).await;
-        match execute(&url).await {
-            Err(UpstreamError::Fault(fault)) => {
-                assert!(check(&fault), "{name}: {fault:?}");
-                assert!(!fault.to_string().contains("Traceback"), "{name}: {fault}");
+    // Odoo 17 sends the same faults (codes and texts) as 18.
+    for version in ["odoo18", "odoo17"] {
+        for (name, check) in cases {
+            let (url, _) = upstream(Script::odoo_in(version, name)).await;
+            match execute(&url).await {
+                Err(UpstreamError::Fault(fault)) => {
+                    assert!(check(&fault), "{version} {name}: {fault:?}");
+                    assert!(
+                        !fault.to_string().contains("Traceback"),
+                        "{version} {name}: {fault}"
+                    );
+                }
+                other => panic!("{version} {name}: {other:?}"),
             }
-            other => panic!("{name}: {other:?}"),
         }
+    }
+}
+
+/// Where 17 and 18 differ in a fault: `check_access` is new in 18 (17 has no such method),
+/// and 17's unknown database fault has one more frame but the same last line.
+#[tokio::test]
+async fn the_faults_that_differ_in_odoo17_are_classified_as_what_they_are() {
+    let expectations: [(&str, &str, fn(&UpstreamError) -> bool); 4] = [
+        ("odoo18", "45-method-returns-none.response.xml", |e| {
+            matches!(e, UpstreamError::Fault(OdooFault::ReturnedNone))
+        }),
+        ("odoo17", "45-method-returns-none.response.xml", |e| {
+            matches!(e, UpstreamError::Fault(OdooFault::ServerError { class, message, .. })
+                if class == "AttributeError" && message.contains("'check_access' does not exist"))
+        }),
+        (
+            "odoo18",
+            "04-common-authenticate-unknown-db.response.xml",
+            |e| matches!(e, UpstreamError::Fault(OdooFault::UnknownDatabase(db)) if db == "no_such_db"),
+        ),
+        (
+            "odoo17",
+            "04-common-authenticate-unknown-db.response.xml",
+            |e| matches!(e, UpstreamError::Fault(OdooFault::UnknownDatabase(db)) if db == "no_such_db"),
+        ),
+    ];
+    for (version, name, check) in expectations {
+        let (url, _) = upstream(Script::odoo_in(version, name)).await;
+        let error = execute(&url).await.expect_err("a fault");
+        assert!(check(&error), "{version} {name}: {error:?}");
     }
 }
 
