@@ -255,7 +255,8 @@ async fn recorded_faults_are_classified() {
 /// and 17's unknown database fault has one more frame but the same last line.
 #[tokio::test]
 async fn the_faults_that_differ_in_odoo17_are_classified_as_what_they_are() {
-    let expectations: [(&str, &str, fn(&UpstreamError) -> bool); 4] = [
+    type Check = fn(&UpstreamError) -> bool;
+    let expectations: [(&str, &str, Check); 4] = [
         ("odoo18", "45-method-returns-none.response.xml", |e| {
             matches!(e, UpstreamError::Fault(OdooFault::ReturnedNone))
         }),
