@@ -293,4 +293,16 @@ mod tests {
             StatusCode::GATEWAY_TIMEOUT
         );
     }
+
+    #[test]
+    fn overload_is_a_503_with_retry_after_never_a_502() {
+        for overload in [Overload::PoolFull, Overload::SetupFailed, Overload::QueueTimeout] {
+            let error = Error::upstream(Operation::Create, UpstreamError::Overloaded(overload));
+            assert!(matches!(error, Error::Overloaded(_)));
+            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(error.code(), "erp_overloaded");
+            assert_eq!(error.retry_after(), Some(1));
+            assert!(error.description().contains("overloaded"), "{error}");
+        }
+    }
 }
