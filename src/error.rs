@@ -296,7 +296,11 @@ mod tests {
 
     #[test]
     fn overload_is_a_503_with_retry_after_never_a_502() {
-        for overload in [Overload::PoolFull, Overload::SetupFailed, Overload::QueueTimeout] {
+        for overload in [
+            Overload::PoolFull,
+            Overload::SetupFailed,
+            Overload::QueueTimeout,
+        ] {
             let error = Error::upstream(Operation::Create, UpstreamError::Overloaded(overload));
             assert!(matches!(error, Error::Overloaded(_)));
             assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
