@@ -175,7 +175,13 @@ async fn past_a_short_queue_timeout_the_excess_gets_503_with_retry_after_and_not
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_256_creates_at_c128_makes_exactly_one_record_each() {
-    let stack = Arc::new(overloaded_stack(Duration::from_millis(1), |_| {}).await);
+    // The limit starts above the pool, so that creates meet a full pool and are retried.
+    let stack = Arc::new(
+        overloaded_stack(Duration::from_millis(2), |config| {
+            config.upstream.min_concurrency = 2 * POOL;
+        })
+        .await,
+    );
     let token = stack.token().await;
     let answers = burst(&stack, 256, 128, move |stack, i| {
         stack
@@ -216,4 +222,5 @@ async fn a_burst_of_256_creates_at_c128_makes_exactly_one_record_each() {
     ids.sort_unstable();
     found.sort_unstable();
     assert_eq!(ids, found, "the ids the clients got are the records made");
+    assert!(stack.erp.overload_refusals() > 0, "the pool ran dry");
 }
