@@ -35,20 +35,40 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve in front of the embedded demo ERP (no Odoo needed).
-    Demo,
+    Demo {
+        #[command(flatten)]
+        overload: DemoOverloadArgs,
+    },
     /// Serve only the embedded demo ERP's XML-RPC endpoint (for load tests and nginx).
     DemoErp {
         /// Keep connections alive instead of closing after each answer as Odoo does.
         #[arg(long)]
         keep_alive: bool,
-        /// Overload mode: a cursor pool of this many (like Odoo's db_maxconn); a call that finds
-        /// them all in use fails as a threaded Odoo does (PoolError, HTML 500, too many clients).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        cursor_pool: Option<u64>,
-        /// In overload mode, how long each call holds its cursor (milliseconds).
-        #[arg(long, default_value_t = 0, requires = "cursor_pool")]
-        cursor_hold_ms: u64,
+        #[command(flatten)]
+        overload: DemoOverloadArgs,
     },
+}
+
+/// The demo ERP's overload mode, on the command line.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct DemoOverloadArgs {
+    /// Overload mode: a cursor pool of this many (like Odoo's db_maxconn); a call that finds
+    /// them all in use fails as a threaded Odoo does (PoolError, HTML 500, too many clients).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cursor_pool: Option<u64>,
+    /// In overload mode, how long each call holds its cursor (milliseconds).
+    #[arg(long, default_value_t = 0, requires = "cursor_pool")]
+    pub cursor_hold_ms: u64,
+}
+
+impl DemoOverloadArgs {
+    /// The demo ERP's overload mode, when `--cursor-pool` is given.
+    pub fn mode(&self) -> Option<crate::demo::OverloadMode> {
+        self.cursor_pool.map(|cursors| crate::demo::OverloadMode {
+            cursors: usize::try_from(cursors).unwrap_or(usize::MAX),
+            hold: Duration::from_millis(self.cursor_hold_ms),
+        })
+    }
 }
 
 /// The validated configuration.

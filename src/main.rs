@@ -65,13 +65,9 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
         None => None,
         Some(Command::DemoErp {
             keep_alive,
-            cursor_pool,
-            cursor_hold_ms,
+            overload,
         }) => {
-            let overload = cursor_pool.map(|cursors| demo::OverloadMode {
-                cursors: cursors as usize,
-                hold: std::time::Duration::from_millis(cursor_hold_ms),
-            });
+            let overload = overload.mode();
             return runtime.block_on(async {
                 let listener = bind(config.listen).await?;
                 let erp = demo::spawn(
@@ -97,14 +93,14 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                 Ok(())
             });
         }
-        Some(Command::Demo) => {
+        Some(Command::Demo { overload }) => {
             let erp = runtime.block_on(async {
                 let listener = bind("127.0.0.1:0".parse().expect("a valid address")).await?;
                 demo::spawn(
                     listener,
                     DemoConfig {
                         keep_alive: true,
-                        ..Default::default()
+                        overload: overload.mode(),
                     },
                 )
                 .await
