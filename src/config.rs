@@ -39,6 +39,8 @@ pub enum Command {
         /// The ERP the demo imitates on the wire: 18, 17, flectra-1.4, or 19 (also JSON-2).
         #[arg(long, value_enum, default_value = "18")]
         odoo_version: crate::demo::OdooVersion,
+        #[command(flatten)]
+        overload: DemoOverloadArgs,
     },
     /// Serve only the embedded demo ERP's XML-RPC endpoint (for load tests and nginx).
     DemoErp {
@@ -48,7 +50,31 @@ pub enum Command {
         /// The ERP the demo imitates on the wire: 18, 17, flectra-1.4, or 19 (also JSON-2).
         #[arg(long, value_enum, default_value = "18")]
         odoo_version: crate::demo::OdooVersion,
+        #[command(flatten)]
+        overload: DemoOverloadArgs,
     },
+}
+
+/// The demo ERP's overload mode, on the command line.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct DemoOverloadArgs {
+    /// Overload mode: a cursor pool of this many (like Odoo's db_maxconn); a call that finds
+    /// them all in use fails as a threaded Odoo does (PoolError, HTML 500, too many clients).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cursor_pool: Option<u64>,
+    /// In overload mode, how long each call holds its cursor (milliseconds).
+    #[arg(long, default_value_t = 0, requires = "cursor_pool")]
+    pub cursor_hold_ms: u64,
+}
+
+impl DemoOverloadArgs {
+    /// The demo ERP's overload mode, when `--cursor-pool` is given.
+    pub fn mode(&self) -> Option<crate::demo::OverloadMode> {
+        self.cursor_pool.map(|cursors| crate::demo::OverloadMode {
+            cursors: usize::try_from(cursors).unwrap_or(usize::MAX),
+            hold: Duration::from_millis(self.cursor_hold_ms),
+        })
+    }
 }
 
 /// The validated configuration.
@@ -143,6 +169,9 @@ impl Default for Config {
                 connect_timeout: Duration::from_secs(5),
                 timeout: Duration::from_secs(60),
                 max_concurrency: 64,
+                min_concurrency: 4,
+                max_queue: 1024,
+                queue_timeout: Duration::from_secs(10),
                 max_response_bytes: 256 << 20,
                 protocol: Default::default(),
             },
@@ -219,6 +248,9 @@ struct UpstreamSection {
     timeout_secs: Option<f64>,
     connect_timeout_secs: Option<f64>,
     max_concurrency: Option<usize>,
+    min_concurrency: Option<usize>,
+    max_queue: Option<usize>,
+    queue_timeout_secs: Option<f64>,
     max_response_bytes: Option<usize>,
     protocol: Option<String>,
 }
@@ -353,6 +385,38 @@ impl Config {
             up.max_concurrency,
             || bad("[upstream] max_concurrency", "must be at least 1"),
         )?;
+        set_positive(
+            &mut config.upstream.min_concurrency,
+            up.min_concurrency,
+            || bad("[upstream] min_concurrency", "must be at least 1"),
+        )?;
+        if up.max_concurrency.is_some() && up.min_concurrency.is_none() {
+            // A ceiling below the default floor lowers the floor with it.
+            config.upstream.min_concurrency = config
+                .upstream
+                .min_concurrency
+                .min(config.upstream.max_concurrency);
+        }
+        if config.upstream.min_concurrency > config.upstream.max_concurrency {
+            return Err(bad(
+                "[upstream] min_concurrency",
+                &format!(
+                    "must not exceed max_concurrency ({})",
+                    config.upstream.max_concurrency
+                ),
+            ));
+        }
+        if let Some(max_queue) = up.max_queue {
+            config.upstream.max_queue = max_queue;
+        }
+        if let Some(secs) = up.queue_timeout_secs {
+            config.upstream.queue_timeout = seconds(secs).ok_or_else(|| {
+                bad(
+                    "[upstream] queue_timeout_secs",
+                    "must be a positive number of seconds",
+                )
+            })?;
+        }
         set_positive(
             &mut config.upstream.max_response_bytes,
             up.max_response_bytes,
@@ -681,5 +745,33 @@ mod tests {
         let e = Config::load(&cli).unwrap_err().to_string();
         assert!(e.starts_with("--upstream: must not carry"), "{e}");
         assert!(!e.contains("S3cr3t-pw"), "{e}");
+    }
+
+    #[test]
+    fn overload_keys_are_validated() {
+        let config = parse("[upstream]\nmin_concurrency = 2\nmax_concurrency = 16\nmax_queue = 0\nqueue_timeout_secs = 0.5\n").unwrap();
+        assert_eq!(config.upstream.min_concurrency, 2);
+        assert_eq!(config.upstream.max_queue, 0);
+        assert_eq!(config.upstream.queue_timeout, Duration::from_millis(500));
+        let config = parse("[upstream]\nmax_concurrency = 2\n").unwrap();
+        assert_eq!(config.upstream.min_concurrency, 2);
+        let e = parse("[upstream]\nmin_concurrency = 9\nmax_concurrency = 8\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "proxy.toml: [upstream] min_concurrency: must not exceed max_concurrency (8)"
+        );
+        let e = parse("[upstream]\nqueue_timeout_secs = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("proxy.toml: [upstream] queue_timeout_secs:"),
+            "{e}"
+        );
+        let e = parse("[upstream]\nmin_concurrency = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("min_concurrency: must be at least 1"), "{e}");
     }
 }

@@ -5,7 +5,7 @@
 
 use http::StatusCode;
 
-use crate::odoo::{OdooFault, UpstreamError};
+use crate::odoo::{sanitize, OdooFault, Overload, UpstreamError};
 
 /// What the REST call was doing when the upstream refused it: Flectra names its error codes
 /// after it (`not_created_object_in_flectra`, ...).
@@ -72,6 +72,11 @@ pub enum Error {
         error: UpstreamError,
     },
 
+    /// The ERP is overloaded (or the proxy's queue in front of it is full): the call did not
+    /// run; the client may send it again after `Retry-After`.
+    #[error("{0}; try again shortly")]
+    Overloaded(Overload),
+
     // The proxy's own fault.
     #[error("the token store is full; try again later")]
     TokenStoreFull,
@@ -81,6 +86,9 @@ pub enum Error {
 
 impl Error {
     pub fn upstream(operation: Operation, error: UpstreamError) -> Error {
+        if let UpstreamError::Overloaded(overload) = error {
+            return Error::Overloaded(overload);
+        }
         Error::Upstream { operation, error }
     }
 
@@ -109,9 +117,11 @@ impl Error {
             Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Upstream { error, .. } => match error {
                 UpstreamError::Unreachable(_)
+                | UpstreamError::ConnectionLost(_)
                 | UpstreamError::HttpError { .. }
                 | UpstreamError::Unreadable(_) => StatusCode::BAD_GATEWAY,
                 UpstreamError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+                UpstreamError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
                 UpstreamError::Fault(fault) => match fault {
                     OdooFault::AccessDenied => StatusCode::UNAUTHORIZED,
                     OdooFault::AccessError(_) => StatusCode::FORBIDDEN,
@@ -129,7 +139,7 @@ impl Error {
                     }
                 },
             },
-            Error::TokenStoreFull => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Overloaded(_) | Error::TokenStoreFull => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,8 +167,11 @@ impl Error {
             Error::TooManyAttempts(_) => "too_many_attempts",
             Error::GateUnreadable(_) => "rest_api_flag_unreadable",
             Error::Upstream { operation, error } => match (operation, error) {
-                (_, UpstreamError::Unreachable(_)) => "upstream_unreachable",
+                (_, UpstreamError::Unreachable(_) | UpstreamError::ConnectionLost(_)) => {
+                    "upstream_unreachable"
+                }
                 (_, UpstreamError::Timeout) => "upstream_timeout",
+                (_, UpstreamError::Overloaded(_)) => "erp_overloaded",
                 (_, UpstreamError::HttpError { .. } | UpstreamError::Unreadable(_)) => {
                     "upstream_bad_response"
                 }
@@ -180,14 +193,22 @@ impl Error {
                     OdooFault::ReturnedNone => "upstream_bad_response",
                 },
             },
+            Error::Overloaded(_) => "erp_overloaded",
             Error::TokenStoreFull => "token_store_full",
             Error::Internal(_) => "internal_error",
         }
     }
 
     /// The text for the client: Flectra's wording where Flectra has one, the ERP's own message
-    /// (never a traceback) for a refusal.
+    /// (never a traceback, host, port, path or SQL: see [`sanitize`]) for a refusal.
     pub fn description(&self) -> String {
+        match self {
+            Error::Upstream { .. } | Error::GateUnreadable(_) => sanitize(&self.raw_description()),
+            other => other.raw_description(),
+        }
+    }
+
+    fn raw_description(&self) -> String {
         match self {
             Error::Upstream {
                 operation,
@@ -215,10 +236,18 @@ impl Error {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Error::TooManyAttempts(seconds) => Some(*seconds),
+            Error::Overloaded(_)
+            | Error::Upstream {
+                error: UpstreamError::Overloaded(_),
+                ..
+            } => Some(OVERLOAD_RETRY_AFTER_SECS),
             _ => None,
         }
     }
 }
+
+/// `Retry-After` on a 503 `erp_overloaded`: overload passes in moments, not minutes.
+const OVERLOAD_RETRY_AFTER_SECS: u64 = 1;
 
 /// Exceptions that Odoo raises for a bad request (an unknown field, a bad domain leaf, a
 /// value of the wrong type) rather than for a failure of the server.
@@ -268,5 +297,21 @@ mod tests {
             Error::upstream(Operation::Read, UpstreamError::Timeout).status(),
             StatusCode::GATEWAY_TIMEOUT
         );
+    }
+
+    #[test]
+    fn overload_is_a_503_with_retry_after_never_a_502() {
+        for overload in [
+            Overload::PoolFull,
+            Overload::SetupFailed,
+            Overload::QueueTimeout,
+        ] {
+            let error = Error::upstream(Operation::Create, UpstreamError::Overloaded(overload));
+            assert!(matches!(error, Error::Overloaded(_)));
+            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(error.code(), "erp_overloaded");
+            assert_eq!(error.retry_after(), Some(1));
+            assert!(error.description().contains("overloaded"), "{error}");
+        }
     }
 }

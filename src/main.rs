@@ -66,7 +66,9 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
         Some(Command::DemoErp {
             keep_alive,
             odoo_version,
+            overload,
         }) => {
+            let overload = overload.mode();
             return runtime.block_on(async {
                 let listener = bind(config.listen).await?;
                 let erp = demo::spawn(
@@ -74,6 +76,7 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                     DemoConfig {
                         keep_alive,
                         odoo_version,
+                        overload,
                     },
                 )
                 .await
@@ -93,7 +96,10 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                 Ok(())
             });
         }
-        Some(Command::Demo { odoo_version }) => {
+        Some(Command::Demo {
+            odoo_version,
+            overload,
+        }) => {
             let erp = runtime.block_on(async {
                 let listener = bind("127.0.0.1:0".parse().expect("a valid address")).await?;
                 demo::spawn(
@@ -101,6 +107,7 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
                     DemoConfig {
                         keep_alive: true,
                         odoo_version,
+                        overload: overload.mode(),
                     },
                 )
                 .await

@@ -101,7 +101,7 @@ where
 {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let is_login = path == "/api/auth/get_tokens";
+    let is_login = path.trim_end_matches('/') == "/api/auth/get_tokens";
     match route(state, request, peer).await {
         Ok(reply) => {
             let body = match reply {
@@ -145,6 +145,8 @@ where
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let rest = path.strip_prefix("/api/").unwrap_or("");
+    // Flectra's routes take a trailing slash on every path (`/api/res.partner/15/`).
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
     let max_body = state.config.limits.max_body_bytes;
     // A body that stops arriving is bounded like an idle connection.
     let body_timeout = state.config.limits.idle_timeout;
@@ -159,6 +161,10 @@ where
 
     match rest {
         "auth/get_tokens" | "auth/delete_tokens" if parts.method != Method::POST => {
+            // Flectra serves these under `/api/<model>/<id>`, which wants a token first.
+            if request::access_token(&parts.headers).is_none() {
+                return Err(Error::TokenMissing);
+            }
             Err(Error::MethodNotAllowed(parts.method.to_string()))
         }
         "auth/get_tokens" => {

@@ -33,6 +33,11 @@ pub async fn handle(
     };
     match *method {
         Method::GET => match id {
+            // Flectra searches for a negative id and finds nothing: its 404, not a 400.
+            Some(id) if negative(id).is_some() => Err(Error::RecordNotFound {
+                id: negative(id).unwrap_or_default(),
+                model: model.to_owned(),
+            }),
             Some(id) => {
                 call.read_one(parse_id(&Param::Text(id.to_owned()))?, &params)
                     .await
@@ -383,6 +388,11 @@ fn record_id(path_id: Option<&str>, params: &mut Params) -> Result<i64, Error> {
         Some(id) => parse_id(&Param::Text(id.to_owned())),
         None => parse_id(&from_params.ok_or(Error::InvalidObjectId)?),
     }
+}
+
+/// A negative whole number (`-5`), which no record has.
+fn negative(id: &str) -> Option<i64> {
+    id.trim().parse::<i64>().ok().filter(|&id| id < 0)
 }
 
 /// A record id: a whole number above zero, as text or JSON.

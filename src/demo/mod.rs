@@ -30,6 +30,7 @@ mod matching;
 mod methods;
 mod models;
 mod order;
+mod overload;
 mod pyrepr;
 mod records;
 mod schema;
@@ -49,6 +50,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use dispatch::Erp;
+pub use overload::OverloadMode;
 
 /// The only database name the demo ERP knows.
 pub const DEMO_DB: &str = "demo";
@@ -152,6 +154,9 @@ pub struct DemoConfig {
     pub keep_alive: bool,
     /// The ERP it imitates.
     pub odoo_version: OdooVersion,
+    /// Overload mode: a cursor pool of N that refuses calls like a threaded Odoo out of
+    /// cursors (see `overload`). `None`: unlimited.
+    pub overload: Option<OverloadMode>,
 }
 
 /// A running demo ERP. Cheap to clone; the server stops when [`DemoErp::shutdown`] is called
@@ -164,6 +169,7 @@ pub struct DemoErp {
 struct Running {
     addr: SocketAddr,
     erp: Arc<Erp>,
+    cursors: Option<Arc<overload::CursorPool>>,
     stop: watch::Sender<bool>,
     accept_loop: Mutex<Option<JoinHandle<()>>>,
 }
@@ -179,17 +185,24 @@ impl Drop for Running {
 pub async fn spawn(listener: TcpListener, config: DemoConfig) -> io::Result<DemoErp> {
     let addr = listener.local_addr()?;
     let erp = Arc::new(Erp::new(config.odoo_version));
+    let cursors = config
+        .overload
+        .map(|mode| Arc::new(overload::CursorPool::new(mode)));
     let (stop, stopped) = watch::channel(false);
     let accept_loop = tokio::spawn(server::serve(
         listener,
         Arc::clone(&erp),
-        config.keep_alive && config.odoo_version != OdooVersion::Flectra14,
+        server::Options {
+            keep_alive: config.keep_alive && config.odoo_version != OdooVersion::Flectra14,
+            cursors: cursors.clone(),
+        },
         stopped,
     ));
     Ok(DemoErp {
         inner: Arc::new(Running {
             addr,
             erp,
+            cursors,
             stop,
             accept_loop: Mutex::new(Some(accept_loop)),
         }),
@@ -221,6 +234,14 @@ impl DemoErp {
     /// gives them back (`false`).
     pub fn set_api_keys_revoked(&self, revoked: bool) {
         self.inner.erp.set_api_keys_revoked(revoked);
+    }
+
+    /// In overload mode, how many calls found every cursor in use (0 otherwise).
+    pub fn overload_refusals(&self) -> u64 {
+        self.inner
+            .cursors
+            .as_ref()
+            .map_or(0, |pool| pool.refusals())
     }
 
     /// Forgets the recorded calls and zeroes the counter.

@@ -20,6 +20,7 @@ use tokio::sync::{watch, Notify};
 
 use super::dispatch::Erp;
 use super::faults::Fault;
+use super::overload::{CursorPool, Refusal};
 use super::OdooVersion;
 use crate::xmlrpc;
 
@@ -45,6 +46,18 @@ const FLECTRA_SERVER_ERROR_PAGE: &str =
 encountered an internal error and was unable to complete your request.  Either the server is \
 overloaded or there is an error in the application.</p>\n";
 
+const INTERNAL_ERROR_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
+<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n\
+<p>The server encountered an internal error and was unable to complete your request. Either the \
+server is overloaded or there is an error in the application.</p>\n";
+
+/// How the demo ERP serves HTTP.
+pub(crate) struct Options {
+    pub(crate) keep_alive: bool,
+    /// Overload mode's cursor pool.
+    pub(crate) cursors: Option<Arc<CursorPool>>,
+}
+
 const TOO_LARGE_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
 <title>413 Request Entity Too Large</title>\n<h1>Request Entity Too Large</h1>\n\
 <p>The data value transmitted exceeds the capacity limit.</p>\n";
@@ -53,9 +66,10 @@ const TOO_LARGE_PAGE: &str = "<!doctype html>\n<html lang=en>\n\
 pub(crate) async fn serve(
     listener: TcpListener,
     erp: Arc<Erp>,
-    keep_alive: bool,
+    options: Options,
     mut stop: watch::Receiver<bool>,
 ) {
+    let keep_alive = options.keep_alive;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -67,6 +81,7 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let erp = Arc::clone(&erp);
+        let cursors = options.cursors.clone();
         let mut stop = stop.clone();
         // Flectra 1.4 closes after every answer without saying so (no `Connection: close`):
         // hyper keeps the connection alive (so it adds no header) until the answer's body has
@@ -78,9 +93,10 @@ pub(crate) async fn serve(
             let service = service_fn(move |request| {
                 let erp = Arc::clone(&erp);
                 let sent = Arc::clone(&sent);
+                let cursors = cursors.clone();
                 async move {
                     let response = super::web::serve_or(request, keep_alive, move |request| {
-                        handle(erp, keep_alive, request)
+                        handle(erp, cursors, keep_alive, request)
                     })
                     .await?;
                     Ok::<_, Infallible>(response.map(|body| NotifyOnDrop { body, sent }.boxed()))
@@ -148,6 +164,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 async fn handle(
     erp: Arc<Erp>,
+    cursors: Option<Arc<CursorPool>>,
     keep_alive: bool,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -157,9 +174,9 @@ async fn handle(
         return Ok(super::json2::serve(erp, request, keep_alive).await);
     }
     if erp.version() == OdooVersion::Flectra14 {
-        return Ok(flectra(handle_odoo(Arc::clone(&erp), false, request).await?).await);
+        return Ok(flectra(handle_odoo(Arc::clone(&erp), cursors, false, request).await?).await);
     }
-    handle_odoo(erp, keep_alive, request).await
+    handle_odoo(erp, cursors, keep_alive, request).await
 }
 
 /// An answer as Werkzeug 0.11 under Flectra 1.4 sends it: `HTTP/1.0`, no `Connection`
@@ -218,6 +235,7 @@ async fn flectra(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
 
 async fn handle_odoo(
     erp: Arc<Erp>,
+    cursors: Option<Arc<CursorPool>>,
     keep_alive: bool,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -265,6 +283,34 @@ async fn handle_odoo(
             ));
         }
     };
+    // Overload mode: no free cursor, no method run.
+    let cursor = match cursors.as_deref().map(CursorPool::borrow) {
+        Some(Err(Refusal::SetupError)) => {
+            return Ok(html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                b"INTERNAL SERVER ERROR",
+                INTERNAL_ERROR_PAGE,
+                keep_alive,
+            ))
+        }
+        Some(Err(Refusal::Fault(fault))) => {
+            let mut out = Vec::with_capacity(2048);
+            xmlrpc::encode_fault(&mut out, fault.code, &fault.string);
+            return Ok(respond(
+                StatusCode::OK,
+                b"OK",
+                "text/xml; charset=utf-8",
+                out.into(),
+                keep_alive,
+            ));
+        }
+        Some(Ok(cursor)) => Some(cursor),
+        None => None,
+    };
+    if let Some(pool) = cursors.as_deref().filter(|_| cursor.is_some()) {
+        // The time the call's queries take, holding the cursor.
+        tokio::time::sleep(pool.hold()).await;
+    }
     let answer = match xmlrpc::decode_call(&body) {
         Ok((method, params)) => erp.dispatch(&service, &method, &params),
         // Flectra 1.4: the ExpatError escapes the XML-RPC handler (fixtures 41, 42).
@@ -283,6 +329,7 @@ async fn handle_odoo(
         Ok(value) => xmlrpc::encode_response(&mut out, &value),
         Err(fault) => xmlrpc::encode_fault(&mut out, fault.code, &fault.string),
     }
+    drop(cursor);
     Ok(respond(
         StatusCode::OK,
         b"OK",

@@ -1,6 +1,7 @@
 //! The classification of the faults an ERP answers with, from the texts real Odoo and Flectra
 //! servers send: who is at fault and what a client may be told. No I/O.
 
+use super::limiter::Overload;
 use crate::xmlrpc::{Fault, FaultCode};
 
 /// A fault the ERP answered with, classified from the texts Odoo 18 really sends.
@@ -199,17 +200,239 @@ fn classify_legacy(code: String, string: String) -> OdooFault {
     }
 }
 
-impl super::UpstreamError {
-    /// Whether the ERP provably did not run the call: an HTML (not XML-RPC) 500 from
-    /// `/xmlrpc/2/*`. Odoo's and Flectra's dispatchers turn every exception a method raises
-    /// into a fault, so an HTML 500 comes from before dispatch (Flectra 1.4 answers a body it
-    /// cannot parse this way). Everything else may have run.
-    pub fn not_run(&self) -> bool {
-        matches!(
-            self,
-            super::UpstreamError::HttpError { status: 500, kind } if *kind != "XML"
-        )
+/// A fault that says the ERP is out of database connections, so that the call did not run:
+/// code 1 `PoolError: The Connection Pool Is Full` (Odoo's cursor pool, `db_maxconn`) or
+/// `OperationalError: ... sorry, too many clients already` (PostgreSQL's `max_connections`).
+/// Both are raised while a cursor is opened, before the method runs.
+pub fn overload_fault(fault: &Fault) -> Option<Overload> {
+    let text = match &fault.code {
+        FaultCode::Int(1) => fault.string.as_str(),
+        FaultCode::Int(_) => return None,
+        FaultCode::Text(code) if code.starts_with("Traceback") => code.as_str(),
+        FaultCode::Text(_) => fault.string.as_str(),
+    };
+    let last = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| !line.is_empty())?;
+    let (class, message) = last.split_once(": ")?;
+    if class.contains(' ') {
+        return None;
     }
+    if class.ends_with("PoolError") && message.contains("Connection Pool Is Full") {
+        return Some(Overload::PoolFull);
+    }
+    let postgres_full = message.contains("too many clients already")
+        || message.contains("remaining connection slots are reserved");
+    if class.ends_with("OperationalError") && postgres_full {
+        return Some(Overload::TooManyClients);
+    }
+    None
+}
+
+/// An HTTP status from `/xmlrpc/2/*` that is an overload signal: 503, and 500 with a page
+/// that is not XML-RPC (Odoo turns every exception of a method into a fault, so an HTML 500
+/// failed in request set-up, before dispatch: typically the cursor pool ran dry).
+pub fn overload_status(status: u16, is_xml: bool) -> Option<Overload> {
+    match status {
+        503 => Some(Overload::Unavailable),
+        500 if !is_xml => Some(Overload::SetupFailed),
+        _ => None,
+    }
+}
+
+/// An upstream text made fit for a client: a traceback is cut to its last line; traceback
+/// frames and SQL (psycopg2's `LINE n:` context and its caret, statements) are dropped; hosts,
+/// ports, addresses, URLs and file paths become `<host>`, `<port>`, `<address>`, `<url>` and
+/// `<path>`. Messages written for users pass unchanged.
+pub fn sanitize(text: &str) -> String {
+    let text = match text.find("Traceback (most recent call last):") {
+        Some(at) => {
+            let (before, traceback) = text.split_at(at);
+            let last = traceback
+                .lines()
+                .rev()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("");
+            format!("{before}{}", last.trim())
+        }
+        None => text.to_owned(),
+    };
+    let text = generalise_connection(&text);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        if is_internal_line(line) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&generalise_words(line));
+    }
+    while out.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+/// psycopg2's `connection to server at "db" (10.0.0.5), port 5432 failed:` and
+/// `connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed:`.
+fn generalise_connection(text: &str) -> String {
+    const START: &str = "connection to server ";
+    const END: &str = " failed:";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(START) {
+        let Some(end) = rest[start..].find(END) else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str("connection to the database server failed:");
+        rest = &rest[start + end + END.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A line that only exists to show internals: a traceback frame or SQL.
+fn is_internal_line(line: &str) -> bool {
+    let trimmed = line.trim();
+    if trimmed.starts_with("File \"") {
+        return true;
+    }
+    // psycopg2's error context: `LINE 1: INSERT INTO ...` and the caret line under it.
+    if let Some(rest) = trimmed.strip_prefix("LINE ") {
+        if rest
+            .split(':')
+            .next()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return true;
+        }
+    }
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b == b'^' || b == b' ') {
+        return true;
+    }
+    ["CONTEXT:", "QUERY:", "STATEMENT:", "SQL:"]
+        .iter()
+        .any(|prefix| trimmed.starts_with(prefix))
+        || is_sql_statement(trimmed)
+}
+
+fn is_sql_statement(line: &str) -> bool {
+    let upper = line.get(..line.len().min(24)).unwrap_or(line);
+    [
+        "SELECT ",
+        "INSERT INTO ",
+        "UPDATE ",
+        "DELETE FROM ",
+        "WITH ",
+        "CREATE ",
+        "ALTER ",
+        "DROP ",
+    ]
+    .iter()
+    .any(|keyword| upper.starts_with(keyword))
+        && [" FROM ", " INTO ", " SET ", " TABLE ", " AS ", " VALUES"]
+            .iter()
+            .any(|word| line.contains(word))
+}
+
+/// Word by word: paths, URLs, addresses, `host "x"` and `port 5432`.
+fn generalise_words(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut previous = "";
+    let mut before_previous = "";
+    for (index, word) in line.split(' ').enumerate() {
+        if index > 0 {
+            out.push(' ');
+        }
+        let core_start = word
+            .find(|c: char| !matches!(c, '"' | '\'' | '(' | '[' | '<' | '='))
+            .unwrap_or(word.len());
+        let (prefix, rest) = word.split_at(core_start);
+        let core_end = rest
+            .trim_end_matches(|c: char| {
+                matches!(c, '"' | '\'' | ')' | ']' | '>' | ',' | ';' | ':' | '.')
+            })
+            .len();
+        let (core, suffix) = rest.split_at(core_end);
+        let after_host = previous == "host"
+            || previous == "hostname"
+            || (previous == "name" && before_previous == "host");
+        let replacement = if core.is_empty() {
+            None
+        } else if after_host && prefix.contains(['"', '\'']) {
+            Some("<host>")
+        } else if previous == "port" && core.bytes().all(|b| b.is_ascii_digit()) {
+            Some("<port>")
+        } else if is_url(core) {
+            Some("<url>")
+        } else if is_path(core) {
+            Some("<path>")
+        } else if is_address(core) {
+            Some("<address>")
+        } else {
+            None
+        };
+        match replacement {
+            Some(replacement) => {
+                out.push_str(prefix);
+                out.push_str(replacement);
+                out.push_str(suffix);
+            }
+            None => out.push_str(word),
+        }
+        before_previous = previous;
+        previous = word;
+    }
+    out
+}
+
+fn is_url(word: &str) -> bool {
+    word.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty() && !rest.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphabetic())
+    })
+}
+
+/// `/opt/odoo/odoo/models.py`, `~/x/y`, `./a/b`, `C:\\odoo\\x.py`.
+fn is_path(word: &str) -> bool {
+    let unix = word
+        .strip_prefix('/')
+        .or_else(|| word.strip_prefix("~/"))
+        .or_else(|| word.strip_prefix("./"));
+    if let Some(rest) = unix {
+        return rest.contains('/') && !rest.starts_with('/');
+    }
+    let bytes = word.as_bytes();
+    bytes.len() > 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'\\'
+}
+
+/// `10.0.0.5`, `10.0.0.5:5432`, `db.internal:5432`, `localhost:5432`, `[::1]:5432`.
+fn is_address(word: &str) -> bool {
+    let (host, port) = match word.rsplit_once(':') {
+        Some((host, port))
+            if (2..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (host, true)
+        }
+        _ => (word, false),
+    };
+    let ipv4 = {
+        let parts: Vec<&str> = host.split('.').collect();
+        parts.len() == 4
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let hostname = !host.is_empty()
+        && host.bytes().any(|b| b.is_ascii_alphabetic())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+    let ipv6 = host.starts_with('[') && host.ends_with(']');
+    ipv4 || (port && (hostname || ipv6))
 }
 
 #[cfg(test)]
@@ -346,24 +569,6 @@ mod tests {
     }
 
     #[test]
-    fn an_html_500_is_not_run() {
-        use super::super::UpstreamError;
-        let html = |status| UpstreamError::HttpError {
-            status,
-            kind: "HTML or other",
-        };
-        assert!(html(500).not_run());
-        assert!(!html(502).not_run());
-        assert!(!html(404).not_run());
-        assert!(!UpstreamError::HttpError {
-            status: 500,
-            kind: "XML"
-        }
-        .not_run());
-        assert!(!UpstreamError::Timeout.not_run());
-    }
-
-    #[test]
     fn flectra_texts_of_a_missing_record_and_a_wrong_password() {
         assert_eq!(
             fault(2, "('One of the records you are trying to modify has already been deleted (Document type: Contact).', None)"),
@@ -377,5 +582,72 @@ mod tests {
         assert!(
             matches!(legacy, OdooFault::MissingRecord(m) if m.starts_with(FLECTRA_MISSING_RECORD) && !m.starts_with('('))
         );
+    }
+
+    #[test]
+    fn overload_faults_are_told_from_other_faults() {
+        let pool = Fault {
+            code: FaultCode::Int(1),
+            string: "Traceback (most recent call last):\n  File \"/opt/odoo/odoo/sql_db.py\", line 667, in borrow\npsycopg2.pool.PoolError: The Connection Pool Is Full\n".into(),
+        };
+        assert_eq!(overload_fault(&pool), Some(Overload::PoolFull));
+        let full = Fault {
+            code: FaultCode::Int(1),
+            string: "Traceback (most recent call last):\npsycopg2.OperationalError: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  sorry, too many clients already\n".into(),
+        };
+        assert_eq!(overload_fault(&full), Some(Overload::TooManyClients));
+        let unknown_db = Fault {
+            code: FaultCode::Int(1),
+            string: "Traceback (most recent call last):\npsycopg2.OperationalError: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  database \"x\" does not exist\n".into(),
+        };
+        assert_eq!(overload_fault(&unknown_db), None);
+        // A user message that quotes the words is not a signal.
+        let user = Fault {
+            code: FaultCode::Int(2),
+            string: "PoolError: The Connection Pool Is Full".into(),
+        };
+        assert_eq!(overload_fault(&user), None);
+        assert_eq!(overload_status(503, false), Some(Overload::Unavailable));
+        assert_eq!(overload_status(500, false), Some(Overload::SetupFailed));
+        assert_eq!(overload_status(500, true), None);
+        assert_eq!(overload_status(502, false), None);
+    }
+
+    #[test]
+    fn sanitize_strips_hosts_ports_paths_tracebacks_and_sql() {
+        let cases = [
+            (
+                "connection to server at \"db.internal\" (10.1.2.3), port 5432 failed: FATAL:  sorry, too many clients already",
+                "connection to the database server failed: FATAL:  sorry, too many clients already",
+            ),
+            (
+                "connection to server on socket \"/run/postgresql/.s.PGSQL.5432\" failed: No such file",
+                "connection to the database server failed: No such file",
+            ),
+            (
+                "Traceback (most recent call last):\n  File \"/opt/odoo/odoo/models.py\", line 1, in f\nValueError: bad",
+                "ValueError: bad",
+            ),
+            (
+                "invalid input syntax for type integer: \"abc\"\nLINE 1: ...96695', 2, 'abc')\n                                                    ^",
+                "invalid input syntax for type integer: \"abc\"",
+            ),
+            ("cannot open /var/lib/odoo/filestore/x", "cannot open <path>"),
+            ("could not translate host name \"pg\" to address", "could not translate host name \"<host>\" to address"),
+            ("tcp connect error to 10.0.0.5:8069", "tcp connect error to <address>"),
+            ("see http://erp.internal:8069/web", "see <url>"),
+            ("listening on localhost:5432, port 5432.", "listening on <address>, port <port>."),
+            ("SELECT id FROM res_partner WHERE x\nbad value", "bad value"),
+            // Messages for users pass unchanged.
+            (
+                "You are not allowed to create 'Contact' (res.partner) records.\n\nThis operation is allowed for the following groups:\n\t- Extra Rights/Contact Creation",
+                "You are not allowed to create 'Contact' (res.partner) records.\n\nThis operation is allowed for the following groups:\n\t- Extra Rights/Contact Creation",
+            ),
+            ("Invalid field 'x' on model 'res.partner' at 12:30 on 01/02/2026", "Invalid field 'x' on model 'res.partner' at 12:30 on 01/02/2026"),
+            ("new row for relation \"res_partner\" violates check constraint \"res_partner_check_name\"", "new row for relation \"res_partner\" violates check constraint \"res_partner_check_name\""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(sanitize(input), expected, "{input:?}");
+        }
     }
 }

@@ -1,23 +1,27 @@
 //! `OdooClient`: the only code that talks to the upstream ERP. It sends XML-RPC calls, or Odoo
-//! 19's JSON-2 calls ([`Protocol`]), over http or https (reqwest with rustls), caps concurrent
-//! calls, and turns every way an answer can go wrong into an [`UpstreamError`], the same
+//! 19's JSON-2 calls ([`Protocol`]), over http or https (reqwest with rustls), every call
+//! through the shared [`Limiter`] (login included), retries a call only when it provably did
+//! not run, and turns every way an answer can go wrong into an [`UpstreamError`], the same
 //! whatever the wire. It knows nothing of REST or tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use crate::json2::{self, Json2Error};
 use crate::secret::Secret;
-use crate::xmlrpc::{self, Fault, Param};
+use crate::xmlrpc::{self, Fault, FaultCode, Param};
 
 mod fault;
+mod limiter;
 mod protocol;
 mod version;
 
-pub use fault::OdooFault;
+pub use fault::{sanitize, OdooFault};
+pub use limiter::{Limiter, LimiterConfig, Outcome, Overload, Permit};
 pub use protocol::{Protocol, ProtocolChoice};
 pub use version::ServerVersion;
 
@@ -29,8 +33,14 @@ pub struct UpstreamConfig {
     pub connect_timeout: Duration,
     /// Whole-call deadline: connect, send, wait, read.
     pub timeout: Duration,
-    /// At most this many calls in flight; the rest wait their turn.
+    /// The ceiling of the adaptive limit on calls in flight; the rest wait their turn.
     pub max_concurrency: usize,
+    /// The floor of the adaptive limit, where it starts (`== max_concurrency`: a fixed limit).
+    pub min_concurrency: usize,
+    /// At most this many calls wait for a slot; past it, 503 `erp_overloaded`.
+    pub max_queue: usize,
+    /// A call waits at most this long for a slot; past it, 503 `erp_overloaded`.
+    pub queue_timeout: Duration,
     /// An answer larger than this is refused as unreadable.
     pub max_response_bytes: usize,
     /// `[upstream] protocol`: XML-RPC, JSON-2, or JSON-2 where the ERP is 19 or later.
@@ -54,6 +64,9 @@ impl std::fmt::Debug for UpstreamConfig {
 pub enum UpstreamError {
     #[error("the ERP cannot be reached ({0})")]
     Unreachable(String),
+    /// The connection broke after the call may have been sent: it may have run.
+    #[error("the ERP cannot be reached ({0})")]
+    ConnectionLost(String),
     #[error("the ERP did not answer in time")]
     Timeout,
     #[error("the ERP answered HTTP {status} with an {kind} page instead of an RPC answer")]
@@ -62,6 +75,26 @@ pub enum UpstreamError {
     Unreadable(String),
     #[error("{0}")]
     Fault(#[from] OdooFault),
+    /// The ERP (or the proxy's queue in front of it) refused to run the call now.
+    #[error("{0}")]
+    Overloaded(Overload),
+}
+
+impl UpstreamError {
+    /// An answer that proves the call did not run, so that sending it again is safe: no
+    /// connection could be made (refused, reset or timed out while connecting: nothing was
+    /// sent), the ERP's cursor pool or PostgreSQL was full, or the ERP failed
+    /// while setting the request up (an HTML 500 from `/xmlrpc/2/*`).
+    pub fn did_not_run(&self) -> bool {
+        match self {
+            UpstreamError::Overloaded(overload) => matches!(
+                overload,
+                Overload::PoolFull | Overload::TooManyClients | Overload::SetupFailed
+            ),
+            UpstreamError::Unreachable(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// An XML-RPC client for one upstream ERP. Cheap to clone; one connection pool for all.
@@ -72,7 +105,8 @@ pub struct OdooClient {
     object_url: reqwest::Url,
     /// The base URL, for `/json/2/<model>/<method>` and `/web/version`.
     base_url: reqwest::Url,
-    slots: Arc<Semaphore>,
+    limiter: Arc<Limiter>,
+    timeout: Duration,
     max_response_bytes: usize,
     /// `common.version()`, asked once and shared by every clone.
     server_version: Arc<tokio::sync::OnceCell<Option<ServerVersion>>>,
@@ -106,7 +140,13 @@ impl OdooClient {
             common_url: endpoint(base, "common")?,
             object_url: endpoint(base, "object")?,
             base_url: parsed,
-            slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            limiter: Arc::new(Limiter::new(LimiterConfig {
+                min_concurrency: config.min_concurrency,
+                max_concurrency: config.max_concurrency,
+                max_queue: config.max_queue,
+                queue_timeout: config.queue_timeout,
+            })),
+            timeout: config.timeout,
             max_response_bytes: config.max_response_bytes,
             server_version: Arc::default(),
             choice: config.protocol,
@@ -115,12 +155,17 @@ impl OdooClient {
     }
 
     /// The same client with a connection pool of its own, for another thread's runtime; the
-    /// cap on concurrent calls stays shared.
+    /// limiter (and its queue) stays shared.
     pub fn with_own_pool(&self, config: &UpstreamConfig) -> Result<OdooClient, String> {
         Ok(OdooClient {
             http: http_client(config)?,
             ..self.clone()
         })
+    }
+
+    /// The limiter every call goes through, for its read-outs (in flight, queued, limit).
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
     }
 
     /// `common.version()`.
@@ -174,7 +219,6 @@ impl OdooClient {
     /// The major version `GET /web/version` gives, if the ERP answers it.
     pub async fn web_version(&self) -> Option<i64> {
         let url = self.base_url.join("web/version").ok()?;
-        let _slot = self.slots.acquire().await.ok()?;
         let response = self.http.get(url).send().await.ok()?;
         if !response.status().is_success() {
             return None;
@@ -274,24 +318,36 @@ impl OdooClient {
             .map_err(|_| UpstreamError::Unreachable("the upstream URL has no path".into()))?
             .pop_if_empty()
             .extend(["json", "2", model, method]);
-        let request = self
-            .http
-            .post(url)
-            .header(http::header::CONTENT_TYPE, APPLICATION_JSON)
-            .header("x-odoo-database", db)
-            .bearer_auth(secret.expose())
-            .body(body);
-        let (status, content_type, bytes) = self.exchange(request).await?;
-        let answer = json2::read_response(status, content_type.as_deref(), bytes)
-            .and_then(|answer| {
-                if one_dict_create {
-                    json2::single_create_id(answer)
-                } else {
-                    Ok(answer)
+        let body = Bytes::from(body);
+        let build = |timeout| {
+            self.http
+                .post(url.clone())
+                .header(http::header::CONTENT_TYPE, APPLICATION_JSON)
+                .header("x-odoo-database", db)
+                .bearer_auth(secret.expose())
+                .timeout(timeout)
+                .body(body.clone())
+        };
+        let read = |status: u16, content_type: Option<&str>, bytes: Vec<u8>| {
+            // A 503, or a 500 that is not JSON-2's own error body, came before the method ran.
+            let is_json = content_type.is_some_and(|v| v.contains("json"));
+            if status == 503 || !is_json {
+                if let Some(overload) = fault::overload_status(status, false) {
+                    return Err(UpstreamError::Overloaded(overload));
                 }
-            })
-            .map_err(|e| json2_error(e, db))?;
-        T::from_json2(answer).map_err(UpstreamError::Unreadable)
+            }
+            let answer = json2::read_response(status, content_type, bytes)
+                .and_then(|answer| {
+                    if one_dict_create {
+                        json2::single_create_id(answer)
+                    } else {
+                        Ok(answer)
+                    }
+                })
+                .map_err(|e| json2_error(e, db))?;
+            T::from_json2(answer).map_err(UpstreamError::Unreadable)
+        };
+        self.call(build, read).await
     }
 
     /// Over JSON-2, who an API key is: `res.users/context_get` (uid, lang, tz); `None` when
@@ -325,39 +381,89 @@ impl OdooClient {
         url: &reqwest::Url,
         method: &str,
         params: &[Param<'_>],
-        decode: impl FnOnce(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
+        decode: impl Fn(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
     ) -> Result<T, UpstreamError> {
         let mut body = Vec::with_capacity(1024);
         xmlrpc::encode_call_params(&mut body, method, params);
-        let request = self
-            .http
-            .post(url.clone())
-            .header(http::header::CONTENT_TYPE, TEXT_XML)
-            .body(body);
-        let (status, content_type, bytes) = self.exchange(request).await?;
-        let is_xml = content_type.as_deref().is_some_and(|v| v.contains("xml"));
-        if !(200..300).contains(&status) || !is_xml {
-            let kind = if is_xml { "XML" } else { "HTML or other" };
-            return Err(UpstreamError::HttpError { status, kind });
-        }
-        match decode(&bytes) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(fault)) => Err(UpstreamError::Fault(OdooFault::classify(fault))),
-            Err(e) => Err(UpstreamError::Unreadable(e.to_string())),
+        let body = Bytes::from(body);
+        let build = |timeout| {
+            self.http
+                .post(url.clone())
+                .header(http::header::CONTENT_TYPE, TEXT_XML)
+                .timeout(timeout)
+                .body(body.clone())
+        };
+        let read = |status: u16, content_type: Option<&str>, bytes: Vec<u8>| {
+            let is_xml = content_type.is_some_and(|v| v.contains("xml"));
+            if !(200..300).contains(&status) || !is_xml {
+                if let Some(overload) = fault::overload_status(status, is_xml) {
+                    return Err(UpstreamError::Overloaded(overload));
+                }
+                let kind = if is_xml { "XML" } else { "HTML or other" };
+                return Err(UpstreamError::HttpError { status, kind });
+            }
+            match decode(&bytes) {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(fault)) => Err(match fault::overload_fault(&fault) {
+                    Some(overload) => UpstreamError::Overloaded(overload),
+                    None => UpstreamError::Fault(OdooFault::classify(fault)),
+                }),
+                Err(e) => Err(UpstreamError::Unreadable(e.to_string())),
+            }
+        };
+        self.call(build, read).await
+    }
+
+    /// The one call path of both wires: a slot from the limiter, the request made by `build`
+    /// (given the time left), its answer read by `read` from the status, the content type and
+    /// the whole (capped) body. Sent again, with jittered backoff inside the call's deadline,
+    /// only while the answer proves the call did not run.
+    async fn call<T>(
+        &self,
+        build: impl Fn(Duration) -> reqwest::RequestBuilder,
+        read: impl Fn(u16, Option<&str>, Vec<u8>) -> Result<T, UpstreamError>,
+    ) -> Result<T, UpstreamError> {
+        let deadline = Instant::now() + self.timeout;
+        let mut attempt = 0;
+        loop {
+            let permit = self
+                .limiter
+                .acquire(attempt > 0)
+                .await
+                .map_err(UpstreamError::Overloaded)?;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(UpstreamError::Timeout);
+            }
+            let result = match self.exchange(build(remaining)).await {
+                Ok((status, content_type, bytes)) => read(status, content_type.as_deref(), bytes),
+                Err(error) => Err(error),
+            };
+            permit.finish(match &result {
+                Ok(_) | Err(UpstreamError::Fault(_)) => Outcome::Answered,
+                Err(UpstreamError::Overloaded(_) | UpstreamError::Timeout) => Outcome::Overloaded,
+                Err(_) => Outcome::Ignored,
+            });
+            let error = match result {
+                Err(error) if error.did_not_run() => error,
+                other => return other,
+            };
+            attempt += 1;
+            let backoff = retry_backoff(attempt);
+            if attempt >= MAX_ATTEMPTS || Instant::now() + backoff >= deadline {
+                return Err(error);
+            }
+            tracing::debug!(attempt, error = %error, "retrying a call that did not run");
+            tokio::time::sleep(backoff).await;
         }
     }
 
-    /// The one call path of both wires: a slot, the request, the status, the content type
-    /// and the whole (capped) body. An unreachable ERP makes `auto` ask its version again.
+    /// Sends one request: the status, the content type and the whole (capped) body. An
+    /// unreachable ERP makes `auto` ask its version again.
     async fn exchange(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Option<String>, Vec<u8>), UpstreamError> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| UpstreamError::Unreachable("the client is shut down".into()))?;
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => {
@@ -406,6 +512,15 @@ fn http_client(config: &UpstreamConfig) -> Result<reqwest::Client, String> {
         .no_proxy()
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// A call that did not run is sent at most this many times in all.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Full jitter over an exponential step: 0..5 ms, 0..10 ms, ... capped at 0..160 ms.
+fn retry_backoff(attempt: u32) -> Duration {
+    let ceiling_ms = 5u64 << attempt.min(5);
+    Duration::from_micros(rand::random_range(1_000..=ceiling_ms * 1_000))
 }
 
 const TEXT_XML: http::HeaderValue = http::HeaderValue::from_static("text/xml");
@@ -468,11 +583,21 @@ fn json2_error(error: Json2Error, db: &str) -> UpstreamError {
             class,
             message,
             debug,
-        } => OdooFault::ServerError {
-            class,
-            message,
-            traceback: debug,
-        },
+        } => {
+            // The cursor pool or PostgreSQL was full: raised before the method ran.
+            let raised = Fault {
+                code: FaultCode::Int(1),
+                string: format!("{class}: {message}"),
+            };
+            if let Some(overload) = fault::overload_fault(&raised) {
+                return UpstreamError::Overloaded(overload);
+            }
+            OdooFault::ServerError {
+                class,
+                message,
+                traceback: debug,
+            }
+        }
         Json2Error::Http { status } => {
             return UpstreamError::HttpError {
                 status,
@@ -502,7 +627,7 @@ fn transport_error(error: reqwest::Error) -> UpstreamError {
     } else if error.is_body() || error.is_decode() {
         UpstreamError::Unreadable(format!("the body broke off: {}", root_cause(&error)))
     } else {
-        UpstreamError::Unreachable(root_cause(&error))
+        UpstreamError::ConnectionLost(root_cause(&error))
     }
 }
 

@@ -377,7 +377,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(1),
             max_concurrency: 4,
             max_response_bytes: 1 << 20,
-            protocol: Default::default(),
+            ..crate::config::Config::default().upstream
         };
         let config = PassthroughConfig {
             enabled: true,

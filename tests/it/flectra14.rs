@@ -1113,6 +1113,7 @@ async fn flectra_demo() -> odoo_rest_proxy::demo::DemoErp {
             // Flectra 1.4 closes every connection, whatever is asked.
             keep_alive: true,
             odoo_version: odoo_rest_proxy::demo::OdooVersion::Flectra14,
+            ..Default::default()
         },
     )
     .await

@@ -261,6 +261,7 @@ async fn the_transcripts_replay_against_the_demo_as_odoo_19() {
         DemoConfig {
             keep_alive: false,
             odoo_version: OdooVersion::Odoo19,
+            ..Default::default()
         },
     )
     .await

@@ -4,10 +4,12 @@
 mod api;
 mod demo;
 mod flectra14;
+mod flectra_rows;
 mod hardening;
 mod json2;
 mod json2_replay;
 mod odoo;
+mod overload;
 mod passthrough;
 mod support;
 mod transcode;

@@ -5,15 +5,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use odoo_rest_proxy::odoo::{OdooClient, OdooFault, UpstreamConfig, UpstreamError};
+use odoo_rest_proxy::odoo::{OdooClient, OdooFault, Overload, UpstreamConfig, UpstreamError};
 use odoo_rest_proxy::secret::Secret;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 fn fixture(name: &str) -> Vec<u8> {
+    fixture_in("odoo18", name)
+}
+
+fn fixture_in(version: &str, name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/tests/fixtures/odoo18/{name}",
+        "{}/tests/fixtures/{version}/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -32,10 +36,15 @@ struct Script {
 impl Script {
     /// A recorded Odoo 18 answer, with the headers Odoo sent.
     fn odoo(name: &str) -> Script {
+        Script::odoo_in("odoo18", name)
+    }
+
+    /// A recorded answer of Odoo `version` (`odoo18`, `odoo17`): the same headers on both.
+    fn odoo_in(version: &str, name: &str) -> Script {
         Script {
             status: "200 OK",
             content_type: "text/xml; charset=utf-8",
-            body: fixture(name),
+            body: fixture_in(version, name),
             close: true,
         }
     }
@@ -43,14 +52,20 @@ impl Script {
 
 /// Serves `script` on 127.0.0.1:0; counts the connections it accepted.
 async fn upstream(script: Script) -> (String, Arc<AtomicUsize>) {
+    upstream_in_turn(vec![script]).await
+}
+
+/// Serves the nth connection with `scripts[n]` (the last one from then on); counts them.
+async fn upstream_in_turn(scripts: Vec<Script>) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let accepted = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&accepted);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(answer(stream, script.clone()));
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let script = scripts[n.min(scripts.len() - 1)].clone();
+            tokio::spawn(answer(stream, script));
         }
     });
     (url, accepted)
@@ -106,7 +121,7 @@ fn client(url: &str) -> OdooClient {
         timeout: Duration::from_millis(500),
         max_concurrency: 4,
         max_response_bytes: 1 << 20,
-        protocol: Default::default(),
+        ..odoo_rest_proxy::config::Config::default().upstream
     })
     .expect("a valid client")
 }
@@ -218,15 +233,52 @@ async fn recorded_faults_are_classified() {
             *f == OdooFault::AccessDenied
         }),
     ];
-    for (name, check) in cases {
-        let (url, _) = upstream(Script::odoo(name)).await;
-        match execute(&url).await {
-            Err(UpstreamError::Fault(fault)) => {
-                assert!(check(&fault), "{name}: {fault:?}");
-                assert!(!fault.to_string().contains("Traceback"), "{name}: {fault}");
+    // Odoo 17 sends the same faults (codes and texts) as 18.
+    for version in ["odoo18", "odoo17"] {
+        for (name, check) in cases {
+            let (url, _) = upstream(Script::odoo_in(version, name)).await;
+            match execute(&url).await {
+                Err(UpstreamError::Fault(fault)) => {
+                    assert!(check(&fault), "{version} {name}: {fault:?}");
+                    assert!(
+                        !fault.to_string().contains("Traceback"),
+                        "{version} {name}: {fault}"
+                    );
+                }
+                other => panic!("{version} {name}: {other:?}"),
             }
-            other => panic!("{name}: {other:?}"),
         }
+    }
+}
+
+/// Where 17 and 18 differ in a fault: `check_access` is new in 18 (17 has no such method),
+/// and 17's unknown database fault has one more frame but the same last line.
+#[tokio::test]
+async fn the_faults_that_differ_in_odoo17_are_classified_as_what_they_are() {
+    type Check = fn(&UpstreamError) -> bool;
+    let expectations: [(&str, &str, Check); 4] = [
+        ("odoo18", "45-method-returns-none.response.xml", |e| {
+            matches!(e, UpstreamError::Fault(OdooFault::ReturnedNone))
+        }),
+        ("odoo17", "45-method-returns-none.response.xml", |e| {
+            matches!(e, UpstreamError::Fault(OdooFault::ServerError { class, message, .. })
+                if class == "AttributeError" && message.contains("'check_access' does not exist"))
+        }),
+        (
+            "odoo18",
+            "04-common-authenticate-unknown-db.response.xml",
+            |e| matches!(e, UpstreamError::Fault(OdooFault::UnknownDatabase(db)) if db == "no_such_db"),
+        ),
+        (
+            "odoo17",
+            "04-common-authenticate-unknown-db.response.xml",
+            |e| matches!(e, UpstreamError::Fault(OdooFault::UnknownDatabase(db)) if db == "no_such_db"),
+        ),
+    ];
+    for (version, name, check) in expectations {
+        let (url, _) = upstream(Script::odoo_in(version, name)).await;
+        let error = execute(&url).await.expect_err("a fault");
+        assert!(check(&error), "{version} {name}: {error:?}");
     }
 }
 
@@ -297,8 +349,115 @@ async fn flectra_html_500_is_an_http_error_that_did_not_run() {
         .await
         .expect_err("an HTML page is not an answer");
     assert!(
-        matches!(error, UpstreamError::HttpError { status: 500, .. }),
+        matches!(error, UpstreamError::Overloaded(Overload::SetupFailed)),
         "{error:?}"
     );
-    assert!(error.not_run(), "{error:?}");
+    assert!(error.did_not_run(), "{error:?}");
+}
+
+/// A code-1 fault as Odoo sends it, the traceback ending with `exception`.
+fn code_1_fault(exception: &str) -> Script {
+    let mut body = Vec::new();
+    let traceback = format!(
+        "Traceback (most recent call last):\n  File \"/opt/odoo/odoo/sql_db.py\", line 667, in borrow\n{exception}\n"
+    );
+    odoo_rest_proxy::xmlrpc::encode_fault(&mut body, 1, &traceback);
+    Script {
+        body,
+        ..Script::odoo("01-common-version.response.xml")
+    }
+}
+
+const POOL_FULL: &str = "psycopg2.pool.PoolError: The Connection Pool Is Full";
+const TOO_MANY_CLIENTS: &str = "psycopg2.OperationalError: connection to server at \"10.9.8.7\", port 6543 failed: FATAL:  sorry, too many clients already";
+
+fn html_500() -> Script {
+    Script {
+        status: "500 INTERNAL SERVER ERROR",
+        content_type: "text/html; charset=utf-8",
+        body: b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
+            .to_vec(),
+        close: true,
+    }
+}
+
+#[tokio::test]
+async fn a_call_that_did_not_run_is_sent_again_until_it_is_answered() {
+    let (url, accepted) = upstream_in_turn(vec![
+        code_1_fault(POOL_FULL),
+        html_500(),
+        code_1_fault(TOO_MANY_CLIENTS),
+        Script::odoo("01-common-version.response.xml"),
+    ])
+    .await;
+    let version = client(&url)
+        .version()
+        .await
+        .expect("answered on the 4th try");
+    assert_eq!(version["server_version"], "18.0");
+    assert_eq!(accepted.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn a_call_that_never_gets_a_cursor_is_an_overload_after_a_few_tries() {
+    for (script, expected) in [
+        (code_1_fault(POOL_FULL), Overload::PoolFull),
+        (code_1_fault(TOO_MANY_CLIENTS), Overload::TooManyClients),
+        (html_500(), Overload::SetupFailed),
+    ] {
+        let (url, accepted) = upstream(script).await;
+        match execute(&url).await {
+            Err(UpstreamError::Overloaded(overload)) => assert_eq!(overload, expected),
+            other => panic!("{expected:?}: {other:?}"),
+        }
+        let tries = accepted.load(Ordering::SeqCst);
+        assert!((2..=10).contains(&tries), "{expected:?}: {tries} tries");
+    }
+}
+
+#[tokio::test]
+async fn a_call_that_may_have_run_is_never_sent_again() {
+    let serialization = code_1_fault(
+        "psycopg2.errors.SerializationFailure: could not serialize access due to concurrent update",
+    );
+    let unavailable = Script {
+        status: "503 SERVICE UNAVAILABLE",
+        content_type: "text/html",
+        body: b"busy".to_vec(),
+        close: true,
+    };
+    let gateway = Script {
+        status: "502 BAD GATEWAY",
+        content_type: "text/html",
+        body: b"bad gateway".to_vec(),
+        close: true,
+    };
+    for (name, script) in [
+        ("a code-1 fault", serialization),
+        ("HTTP 503", unavailable),
+        ("HTTP 502", gateway),
+    ] {
+        let (url, accepted) = upstream(script).await;
+        let result = execute(&url).await;
+        assert!(result.is_err(), "{name}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "{name}: {result:?}");
+    }
+    // The connection drops once the request is read: it may have run.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut chunk = [0u8; 8192];
+            let _ = stream.read(&mut chunk).await;
+        }
+    });
+    let result = execute(&url).await;
+    assert!(
+        matches!(result, Err(UpstreamError::ConnectionLost(_))),
+        "{result:?}"
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }

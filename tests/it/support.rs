@@ -107,6 +107,7 @@ pub async fn start_with_on(version: OdooVersion, adjust: impl FnOnce(&mut Config
         DemoConfig {
             keep_alive: false,
             odoo_version: version,
+            ..Default::default()
         },
     )
     .await

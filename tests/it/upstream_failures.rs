@@ -215,16 +215,16 @@ async fn each_failing_upstream_is_a_json_502_or_504_that_says_what_happened() {
         (
             "HTML 500",
             Behavior::Answer(http_answer(500, "text/html; charset=utf-8", HTML.as_bytes())),
-            502,
-            "upstream_bad_response",
-            "HTTP 500",
+            503,
+            "erp_overloaded",
+            "failed to set the request up",
         ),
         (
             "empty 503",
             Behavior::Answer(http_answer(503, "text/plain", b"")),
-            502,
-            "upstream_bad_response",
-            "HTTP 503",
+            503,
+            "erp_overloaded",
+            "503 Service Unavailable",
         ),
         (
             "XML 502 from a gateway",
@@ -522,4 +522,75 @@ async fn reading_a_missing_or_deleted_id_is_a_404() {
             format!("Record {id} Not found in res.partner!").as_str()
         )
     );
+}
+
+// ---- Nothing internal reaches a client ----
+
+fn fault(code: i64, string: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    odoo_rest_proxy::xmlrpc::encode_fault(&mut out, code, string);
+    out
+}
+
+/// An ERP whose faults quote its database server, its files and its SQL.
+fn leaky_erp(method: &str, params: &[Value]) -> Vec<u8> {
+    const FRAMES: &str = "Traceback (most recent call last):\n  File \"/opt/odoo/odoo/http.py\", line 398, in dispatch_rpc\n";
+    if method == "authenticate" {
+        return xml(json!(2));
+    }
+    let model_method = params.get(4).and_then(Value::as_str).unwrap_or("");
+    let args = params.get(5).cloned().unwrap_or(Value::Null);
+    let key = match model_method {
+        "context_get" => return xml(json!({"lang": "en_US", "tz": false})),
+        "read" => return xml(json!([{"id": 2, "company_id": [1, "YourCompany"]}])),
+        "fields_get" => return xml(json!({"name": {"type": "char"}})),
+        "create" => args[0]["name"].as_str().unwrap_or("").to_owned(),
+        _ => args[0][0][2].as_str().unwrap_or("").to_owned(),
+    };
+    match key.as_str() {
+        "pg-down" => fault(1, &format!("{FRAMES}psycopg2.OperationalError: connection to server at \"db.internal\" (10.9.8.7), port 6543 failed: FATAL:  password authentication failed for user \"odoo\"\n")),
+        "file" => fault(1, &format!("{FRAMES}FileNotFoundError: [Errno 2] No such file or directory: '/var/lib/odoo/filestore/demo/ab/abcdef'\n")),
+        "sql" => fault(2, "invalid input syntax for type integer: \"abc\"\nLINE 1: SELECT \"res_partner\".\"id\" FROM \"res_partner\" WHERE x = 'abc'\n                                                                   ^"),
+        "url" => fault(2, "The ERP cannot reach http://10.9.8.7:8069/web/ for this report"),
+        _ => xml(json!([])),
+    }
+}
+
+#[tokio::test]
+async fn no_error_body_quotes_a_host_a_port_a_path_or_sql() {
+    let upstream = spawn_upstream(Behavior::Rpc(Arc::new(leaky_erp))).await;
+    let stack = proxy_for(upstream.url(), |c| {
+        c.gate.flag_field = FlagField::None;
+        c.gate.allow = vec!["res.partner".into()];
+    })
+    .await;
+    let token = stack.token().await;
+    for key in ["pg-down", "file", "sql", "url"] {
+        let filters = format!("[('name','=','{key}')]");
+        let read = stack
+            .call(Method::GET, "/api/res.partner", &token)
+            .query(&[("filters", filters.as_str())]);
+        let create = stack
+            .call(Method::POST, "/api/res.partner", &token)
+            .form(&[("name", key)]);
+        for request in [read, create] {
+            let answer = stack.send(request).await;
+            assert_ne!(answer.status, 200, "{key}: {}", answer.json);
+            let body = answer.json.to_string();
+            for internal in [
+                "10.9.8.7",
+                "6543",
+                "8069",
+                "db.internal",
+                "/var/lib",
+                "/opt/odoo",
+                "Traceback",
+                "LINE 1",
+                "SELECT",
+            ] {
+                assert!(!body.contains(internal), "{key}: {internal:?} in {body}");
+            }
+            assert!(!answer.error().1.is_empty(), "{key}: says what happened");
+        }
+    }
 }

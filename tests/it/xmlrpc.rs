@@ -1,5 +1,6 @@
-//! The XML-RPC codec against the 54 real Odoo 18 transcripts (tests/fixtures/odoo18), against
-//! CPython's `xmlrpc.client` output, and under proptest.
+//! The XML-RPC codec against the 54 real Odoo 18 transcripts (tests/fixtures/odoo18) and the
+//! same 54 from a real Odoo 17 (tests/fixtures/odoo17), against CPython's `xmlrpc.client`
+//! output, and under proptest.
 
 use std::path::Path;
 
@@ -11,6 +12,10 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use crate::support::{arbitrary_value, mutate};
+
+/// The recorded Odoo versions: the fixture directories.
+const ODOO18: &str = "odoo18";
+const ODOO17: &str = "odoo17";
 
 fn fixture(name: &str) -> Vec<u8> {
     fixture_in("odoo18", name)
@@ -174,8 +179,164 @@ fn access_error(verb: &str, model: &str, group: &str) -> String {
 
 #[test]
 fn every_response_fixture_decodes_to_its_recorded_values() {
+    check_fixtures(odoo18_responses());
+}
+
+/// Odoo 17 answers the same 54 calls with the same values, apart from what its README and
+/// `compare-17-vs-18.txt` list: the version, the ids, dates and counts of its own database
+/// (Azure Interior is 14, not 15), 14 more partner fields, `check_access` (new in 18) and its
+/// database list. Faults, texts and types are the same.
+#[test]
+fn every_odoo17_response_fixture_decodes_to_its_recorded_values() {
+    let mut table = odoo18_responses();
+    let differences: Vec<(&str, Expect)> = vec![
+        (
+            "01-common-version.response.xml",
+            Expect::Value(json!({
+                "server_version": "17.0-20240709",
+                "server_version_info": [17, 0, 0, "final", 0, ""],
+                "server_serie": "17.0",
+                "protocol_version": 1
+            })),
+        ),
+        (
+            "07-search-read-name-desc.response.xml",
+            Expect::Value(json!([
+                {"id": 1, "name": "YourCompany", "email": "info@yourcompany.com"},
+                {"id": 9, "name": "Wood Corner", "email": "wood.corner26@example.com"},
+                {"id": 16, "name": "Willie Burke", "email": "willie.burke80@example.com"}
+            ])),
+        ),
+        (
+            "08-search-read-ilike-offset.response.xml",
+            Expect::Value(json!([
+                {"id": 13, "name": "The Jackson Group"},
+                {"id": 14, "name": "Azure Interior"},
+                {"id": 18, "name": "Douglas Fletcher"},
+                {"id": 19, "name": "Floyd Steward"}
+            ])),
+        ),
+        (
+            "09-search-read-one-id.response.xml",
+            Expect::Value(json!([{
+                "id": 14, "name": "Azure Interior",
+                "email": "azure.Interior24@example.com", "is_company": true
+            }])),
+        ),
+        (
+            "10-read.response.xml",
+            Expect::Value(json!([
+                {"id": 14, "name": "Azure Interior",
+                 "email": "azure.Interior24@example.com", "parent_id": false},
+                {"id": 26, "name": "Brandon Freeman",
+                 "email": "brandon.freeman55@example.com", "parent_id": [14, "Azure Interior"]}
+            ])),
+        ),
+        ("12-search-count.response.xml", Expect::Value(json!(8))),
+        (
+            "13-fields-get.response.xml",
+            Expect::Paths(vec![
+                ("/#", json!(108)),
+                (
+                    "/name",
+                    json!({"readonly": false, "required": false, "string": "Name",
+                                 "type": "char"}),
+                ),
+                ("/country_id/relation", json!("res.country")),
+                ("/partner_gid/type", json!("integer")),
+                ("/signup_token/type", json!("char")),
+            ]),
+        ),
+        (
+            "16-search-read-date-float.response.xml",
+            Expect::Value(json!([{"id": 126, "name": "2010-01-01", "rate": 1.2834,
+                "company_rate": 1.2834, "currency_id": [126, "EUR"],
+                "company_id": [1, "YourCompany"]}])),
+        ),
+        (
+            "14-search-read-rich-types.response.xml",
+            Expect::Paths(vec![
+                ("/#", json!(3)),
+                ("/0/#", json!(18)),
+                ("/0/id", json!(14)),
+                ("/0/name", json!("Azure Interior")),
+                ("/0/country_id", json!([233, "United States"])),
+                ("/0/category_id", json!([5])),
+                ("/0/child_ids", json!([26, 33, 27])),
+                ("/0/create_date", json!("2026-12-01 21:49:09")),
+                ("/0/write_date", json!("2026-12-01 21:49:29")),
+                ("/0/partner_latitude", json!(0.0)),
+                ("/0/is_company", json!(true)),
+                ("/0/function", json!(false)),
+                ("/1/id", json!(22)),
+                ("/1/parent_id", json!([11, "Gemini Furniture"])),
+                ("/1/company_id", json!([1, "YourCompany"])),
+                ("/1/function", json!("Senior Consultant")),
+                ("/2/id", json!(26)),
+                ("/2/parent_id", json!([14, "Azure Interior"])),
+                ("/2/function", json!("Creative Director")),
+            ]),
+        ),
+        (
+            "15-search-read-context-tz.response.xml",
+            Expect::Value(json!([{"id": 14, "create_date": "2026-12-01 21:49:09",
+                                  "write_date": "2026-12-01 21:49:29"}])),
+        ),
+        ("17-create.response.xml", Expect::Value(json!(42))),
+        (
+            "37-ir-model-x-rest-api.response.xml",
+            Expect::Value(json!([{"id": 85, "model": "res.partner", "name": "Contact",
+                                  "x_rest_api": true}])),
+        ),
+        (
+            "19-read-after-write.response.xml",
+            Expect::Value(json!([{"id": 42, "name": "Wire Test Partner",
+                "email": "wire.changed@example.com", "phone": "+1 555 0100",
+                "website": "https://example.com"}])),
+        ),
+        (
+            "39-read-non-ascii.response.xml",
+            Expect::Value(json!([{"id": 44, "name": "Zoë Ünïcødé 東京 🚀",
+                "display_name": "Zoë Ünïcødé 東京 🚀",
+                "comment": "<p>ça &amp; <b>gras</b></p>"}])),
+        ),
+        (
+            "43-request-with-nil.response.xml",
+            Expect::Value(json!([{"id": 14, "name": "Azure Interior"}])),
+        ),
+        (
+            "44-request-i4-i8-bare-strings.response.xml",
+            Expect::Value(json!([{"id": 14, "name": "Azure Interior"}])),
+        ),
+        ("38-create-non-ascii.response.xml", Expect::Value(json!(44))),
+        (
+            "45-method-returns-none.response.xml",
+            Expect::Traceback(
+                1,
+                "AttributeError: The method 'check_access' does not exist on the model \
+                 'res.partner'",
+            ),
+        ),
+        (
+            "48-db-list.response.xml",
+            Expect::Value(json!(["rest", "rest17", "rest19"])),
+        ),
+    ];
+    for (name, expected) in differences {
+        let entry = table
+            .iter_mut()
+            .find(|(known, _)| *known == name)
+            .expect("every difference is of a known transcript");
+        entry.1 = expected;
+    }
+    assert_eq!(table.len(), 54);
+    check_fixtures_in(ODOO17, table);
+}
+
+/// What each recorded Odoo 18 answer decodes to.
+fn odoo18_responses() -> Vec<(&'static str, Expect)> {
     let leaked = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
-    check_fixtures(vec![
+    vec![
         (
             "01-common-version.response.xml",
             Expect::Value(json!({
@@ -454,7 +615,7 @@ fn every_response_fixture_decodes_to_its_recorded_values() {
             Expect::Fault(FaultCode::Text("AccessDenied".to_owned()), "Access Denied"),
         ),
         ("54-unlink-non-ascii.response.xml", Expect::Value(json!(true))),
-    ]);
+    ]
 }
 
 #[test]
@@ -941,8 +1102,8 @@ fn every_request_fixture_decodes_with_decode_call() {
 }
 
 /// The request fixtures made by CPython's `xmlrpc.client` (all but the hand-made 40-44).
-fn python_made_requests() -> Vec<String> {
-    fixture_names(".request.xml")
+fn python_made_requests(version: &str) -> Vec<String> {
+    fixture_names_in(version, ".request.xml")
         .into_iter()
         .filter(|name| !matches!(name.get(..2), Some("40" | "41" | "42" | "43" | "44")))
         .collect()
@@ -968,46 +1129,79 @@ pub(crate) fn fixture_names_in(directory: &str, suffix: &str) -> Vec<String> {
 
 #[test]
 fn encode_call_matches_python_byte_for_byte_on_requests_01_to_39_and_45_to_54() {
-    let names = python_made_requests();
-    assert_eq!(names.len(), 49);
-    for name in names {
-        let bytes = fixture(&name);
-        let (method, params) =
-            decode_call(&bytes).unwrap_or_else(|error| panic!("{name}: {error}"));
-        let mut out = Vec::new();
-        encode_call(&mut out, &method, &params);
-        assert_eq!(
-            String::from_utf8_lossy(&out),
-            String::from_utf8_lossy(&bytes),
-            "{name}"
-        );
+    for version in [ODOO18, ODOO17] {
+        let names = python_made_requests(version);
+        assert_eq!(names.len(), 49, "{version}");
+        for name in names {
+            let bytes = fixture_in(version, &name);
+            let (method, params) =
+                decode_call(&bytes).unwrap_or_else(|error| panic!("{version} {name}: {error}"));
+            let mut out = Vec::new();
+            encode_call(&mut out, &method, &params);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&bytes),
+                "{version} {name}"
+            );
+        }
+    }
+}
+
+/// Our answer re-encoded as `version` writes it: Odoo 18's prolog and trailer as they are,
+/// Odoo 17's with single quotes in the prolog and no blank line before the last tag.
+fn as_written_by(version: &str, ours: Vec<u8>) -> String {
+    let text = String::from_utf8(ours).expect("the encoder writes UTF-8");
+    match version {
+        ODOO17 => text
+            .replacen("<?xml version=\"1.0\"?>", "<?xml version='1.0'?>", 1)
+            .replace("\n\n</methodResponse>", "\n</methodResponse>"),
+        _ => text,
     }
 }
 
 #[test]
 fn encode_response_and_fault_match_odoo_byte_for_byte_on_every_xml_response() {
-    let names: Vec<String> = fixture_names(".response.xml")
-        .into_iter()
-        .filter(|name| !name.starts_with("40-") && !name.starts_with("50-"))
-        .collect();
-    assert_eq!(names.len(), 52);
-    for name in names {
-        let bytes = fixture(&name);
-        let mut out = Vec::new();
-        match decode_response(&bytes) {
-            Ok(Ok(value)) => encode_response(&mut out, &value),
-            Ok(Err(Fault {
-                code: FaultCode::Int(code),
-                string,
-            })) => encode_fault(&mut out, code, &string),
-            Ok(Err(Fault { code, string })) => encode_fault_code(&mut out, &code, &string),
-            Err(error) => panic!("{name}: {error}"),
+    for version in [ODOO18, ODOO17] {
+        let names: Vec<String> = fixture_names_in(version, ".response.xml")
+            .into_iter()
+            .filter(|name| !name.starts_with("40-") && !name.starts_with("50-"))
+            .collect();
+        assert_eq!(names.len(), 52, "{version}");
+        for name in names {
+            let bytes = fixture_in(version, &name);
+            let mut out = Vec::new();
+            match decode_response(&bytes) {
+                Ok(Ok(value)) => encode_response(&mut out, &value),
+                Ok(Err(Fault {
+                    code: FaultCode::Int(code),
+                    string,
+                })) => encode_fault(&mut out, code, &string),
+                Ok(Err(Fault { code, string })) => encode_fault_code(&mut out, &code, &string),
+                Err(error) => panic!("{version} {name}: {error}"),
+            }
+            assert_eq!(
+                as_written_by(version, out),
+                String::from_utf8_lossy(&bytes),
+                "{version} {name}"
+            );
         }
-        assert_eq!(
-            String::from_utf8_lossy(&out),
-            String::from_utf8_lossy(&bytes),
-            "{name}"
-        );
+    }
+}
+
+#[test]
+fn odoo17_writes_its_own_prolog_and_trailer() {
+    for name in fixture_names_in(ODOO17, ".response.xml") {
+        let text = String::from_utf8(fixture_in(ODOO17, &name)).expect("UTF-8");
+        if name.starts_with("40-") || name.starts_with("50-") {
+            assert!(text.starts_with("<!doctype html>"), "{name}");
+            continue;
+        }
+        assert!(text.starts_with("<?xml version='1.0'?>\n"), "{name}");
+        assert!(text.ends_with("\n</methodResponse>\n"), "{name}");
+        assert!(!text.contains("\n\n</methodResponse>"), "{name}");
+        let eighteen = String::from_utf8(fixture(&name)).expect("UTF-8");
+        assert!(eighteen.starts_with("<?xml version=\"1.0\"?>\n"), "{name}");
+        assert!(eighteen.ends_with("\n\n</methodResponse>\n"), "{name}");
     }
 }
 
