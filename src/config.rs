@@ -55,6 +55,7 @@ pub struct Config {
     pub gate: GateConfig,
     pub limits: Limits,
     pub passthrough: PassthroughConfig,
+    pub openapi: OpenApiConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +120,18 @@ pub struct PassthroughConfig {
     pub host: Option<String>,
 }
 
+/// `GET /api/openapi.json` and the `GET /api/docs` page.
+#[derive(Debug, Clone)]
+pub struct OpenApiConfig {
+    pub enabled: bool,
+    /// Where the docs page loads Swagger UI from (`swagger-ui.css`, `swagger-ui-bundle.js`):
+    /// a CDN by default, or a local copy of the `swagger-ui-dist` package for offline sites.
+    pub ui_assets_url: String,
+}
+
+/// The default of `[openapi] ui_assets_url`.
+pub const SWAGGER_UI_CDN: &str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5";
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -163,6 +176,10 @@ impl Default for Config {
                 trusted_proxies: Vec::new(),
                 host: None,
             },
+            openapi: OpenApiConfig {
+                enabled: true,
+                ui_assets_url: SWAGGER_UI_CDN.into(),
+            },
         }
     }
 }
@@ -183,6 +200,8 @@ struct File {
     limits: LimitsSection,
     #[serde(default)]
     passthrough: PassthroughSection,
+    #[serde(default)]
+    openapi: OpenApiSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,6 +264,13 @@ struct PassthroughSection {
     enabled: Option<bool>,
     trusted_proxies: Option<Vec<IpAddr>>,
     host: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenApiSection {
+    enabled: Option<bool>,
+    ui_assets_url: Option<String>,
 }
 
 /// A configuration problem, as one line that names the file and the key.
@@ -443,6 +469,21 @@ impl Config {
         }
         config.passthrough.trusted_proxies = p.trusted_proxies.unwrap_or_default();
         config.passthrough.host = p.host.filter(|h| !h.is_empty());
+
+        let o = file.openapi;
+        if let Some(enabled) = o.enabled {
+            config.openapi.enabled = enabled;
+        }
+        if let Some(url) = o.ui_assets_url {
+            let url = url.trim_end_matches('/').to_owned();
+            if !is_assets_url(&url) {
+                return Err(bad(
+                    "[openapi] ui_assets_url",
+                    "must be an http:// or https:// URL or a path starting with /, without quotes, spaces or angle brackets",
+                ));
+            }
+            config.openapi.ui_assets_url = url;
+        }
         Ok(config)
     }
 }
@@ -471,6 +512,15 @@ fn check_url(url: &str) -> Result<(), String> {
         Some(("http" | "https", rest)) if !rest.is_empty() => Ok(()),
         _ => Err(format!("{url:?} is not an http:// or https:// URL")),
     }
+}
+
+/// A URL the docs page can put in an HTML attribute as it is.
+fn is_assets_url(url: &str) -> bool {
+    let absolute = check_url(url).is_ok() || (url.starts_with('/') && !url.starts_with("//"));
+    absolute
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\'))
 }
 
 fn is_field_name(name: &str) -> bool {
