@@ -42,9 +42,14 @@ pub async fn document(
     peer: SocketAddr,
 ) -> Result<Vec<u8>, Error> {
     let models = state.gate.enabled_models(&state.odoo, session).await?;
+    // One entry per database: a new model set replaces the document built for the old one.
     let key = models.join(" ");
-    let text = match state.openapi.get(&session.db, &key) {
-        Some(text) => text,
+    let cached = state
+        .openapi
+        .get(&session.db, "")
+        .filter(|cached| cached.models == key);
+    let cached = match cached {
+        Some(cached) => cached,
         None => {
             let started = tokio::time::Instant::now();
             let text = build(state, session, &models).await?;
@@ -55,11 +60,13 @@ pub async fn document(
                 build_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
                 "OpenAPI document built"
             );
-            state.openapi.insert(&session.db, &key, text)
+            let built = Built { models: key, text };
+            state.openapi.insert(&session.db, "", built)
         }
     };
+    let text = &cached.text;
     let url = server_url(headers, peer, &state.config.passthrough.trusted_proxies);
-    Ok(with_servers(&text, &url))
+    Ok(with_servers(text, &url))
 }
 
 /// The document's JSON text (without `servers`) from the models' `fields_get`. A model the
@@ -190,8 +197,14 @@ pub fn document_for(models: Vec<(String, Map<String, Value>)>) -> Value {
     document::build(env!("CARGO_PKG_VERSION"), &models)
 }
 
-/// The cache of built documents' text, per (database, enabled-model set).
-pub type Documents = super::TtlCache<Vec<u8>>;
+/// A built document's text (without `servers`), and the enabled models it describes.
+pub struct Built {
+    models: String,
+    text: Vec<u8>,
+}
+
+/// The cache of built documents: one per database, for the model set it was built for.
+pub type Documents = super::TtlCache<Built>;
 
 #[cfg(test)]
 mod tests {
