@@ -378,3 +378,80 @@ fn model_schemas(schemas: &mut Map<String, Value>, model: &ModelFields) {
         body(&with_id, &id, "an updated"),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Error, Operation};
+    use crate::odoo::{OdooFault, UpstreamError};
+
+    /// Every status the proxy answers for an error has its entry in the document (405 is for
+    /// methods the document does not list, so it needs none).
+    #[test]
+    fn every_error_status_is_documented() {
+        let upstream = |error| Error::upstream(Operation::Read, error);
+        let errors = [
+            Error::EmptyLogin,
+            Error::LoginFailed,
+            Error::TokenInvalid,
+            Error::ModelDisabled("m".into()),
+            Error::GateUnreadable("x".into()),
+            Error::PayloadTooLarge(1),
+            Error::UrlTooLong(1),
+            Error::BodyTimeout(1),
+            Error::TooManyAttempts(1),
+            Error::TokenStoreFull,
+            upstream(UpstreamError::Unreachable("x".into())),
+            upstream(UpstreamError::Timeout),
+            upstream(UpstreamError::Fault(OdooFault::AccessError("x".into()))),
+            upstream(UpstreamError::Fault(OdooFault::ReturnedNone)),
+        ];
+        let documented: Vec<&str> = ERRORS.iter().map(|(status, _)| *status).collect();
+        for error in errors {
+            let status = error.status();
+            assert!(
+                documented.contains(&status.as_str()),
+                "{status} ({error:?}) is not in the document"
+            );
+        }
+        for list in [RECORD_ERRORS, LOGIN_ERRORS, LOGOUT_ERRORS, DOCUMENT_ERRORS] {
+            assert!(list.iter().all(|status| documented.contains(status)));
+        }
+    }
+
+    #[test]
+    fn record_paths_reference_their_schemas() {
+        let fields = json!({
+            "name": {"type": "char", "required": true},
+            "create_date": {"type": "datetime", "readonly": true},
+        });
+        let Value::Object(fields) = fields else {
+            unreachable!("a JSON object literal")
+        };
+        let document = build(
+            "0",
+            &[ModelFields {
+                name: "x_thing".into(),
+                fields,
+            }],
+        );
+        let schemas = &document["components"]["schemas"];
+        assert_eq!(schemas["x_thing-create"]["required"], json!(["name"]));
+        assert!(schemas["x_thing-create"]["properties"]["create_date"].is_null());
+        assert!(schemas["x_thing-read"]["properties"]["create_date"].is_object());
+        assert_eq!(
+            schemas["x_thing-update-id"]["required"],
+            json!(["id"]),
+            "PUT /api/<model> names the record in the body"
+        );
+        let text = serde_json::to_string(&document).expect("serializes");
+        for reference in text.split("\"#/components/").skip(1) {
+            let target = reference.split('"').next().unwrap_or("");
+            let (kind, name) = target.split_once('/').unwrap_or(("", ""));
+            assert!(
+                document["components"][kind][name].is_object(),
+                "dangling $ref {target}"
+            );
+        }
+    }
+}
