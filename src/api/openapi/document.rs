@@ -208,7 +208,7 @@ fn collection_path(model: &str) -> Value {
             "operationId": format!("{model}.create"),
             "summary": format!("Create a {model} record"),
             "requestBody": body(reference(&format!("{model}-create-form")), reference(&format!("{model}-create")), false),
-            "responses": responses("The new record's id", reference("Created"), RECORD_ERRORS),
+            "responses": created(model),
         },
         "put": {
             "tags": [model],
@@ -225,6 +225,24 @@ fn collection_path(model: &str) -> Value {
             "responses": responses("Deleted", reference("Deleted"), RECORD_ERRORS),
         },
     })
+}
+
+/// The answer of a create, with links to what can be done with the new record's id.
+fn created(model: &str) -> Value {
+    let mut answers = responses("The new record's id", reference("Created"), RECORD_ERRORS);
+    let link = |operation: &str, what: &str| {
+        json!({
+            "operationId": format!("{model}.{operation}"),
+            "parameters": {"id": "$response.body#/id"},
+            "description": what,
+        })
+    };
+    answers["200"]["links"] = json!({
+        "read": link("read", "Read the new record"),
+        "update": link("write_id", "Update the new record"),
+        "delete": link("unlink_id", "Delete the new record"),
+    });
+    answers
 }
 
 fn record_path(model: &str) -> Value {
