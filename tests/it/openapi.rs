@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json` and `GET /api/docs` against the demo ERP: the document lists what
 //! the gate serves, costs no upstream call once built, and its schemas match real answers.
 
+use odoo_rest_proxy::demo;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -194,4 +195,39 @@ async fn every_res_partner_field_matches_a_real_answer() {
         ["application/json"]["schema"];
     assert_eq!(list["required"], json!(["count", "results"]));
     assert_eq!(fields.json["count"], records.len());
+}
+
+#[tokio::test]
+async fn the_gate_fails_closed_then_servers_follow_a_trusted_proxy() {
+    let stack = support::start_with(|config| {
+        config.passthrough.trusted_proxies = vec!["127.0.0.1".parse().expect("an IP")];
+    })
+    .await;
+    // The restricted demo user cannot read ir.model: no document rather than a guess. (Once
+    // the gate knows the database's models, as for records, it answers everyone from its cache.)
+    let login = stack
+        .login_as(demo::DEMO_USER_LOGIN, demo::DEMO_USER_PASSWORD)
+        .await;
+    let user_token = login.json["access_token"].as_str().expect("a token");
+    let refused = stack
+        .send(stack.call(Method::GET, "/api/openapi.json", user_token))
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.json);
+    assert_eq!(refused.error().0, "rest_api_flag_unreadable");
+
+    let token = stack.token().await;
+    let forwarded = stack
+        .send(
+            stack
+                .call(Method::GET, "/api/openapi.json", &token)
+                .header("x-forwarded-proto", "https")
+                .header("x-forwarded-host", "erp.example.com")
+                .header("x-forwarded-prefix", "/rest"),
+        )
+        .await;
+    assert_eq!(forwarded.status, 200);
+    assert_eq!(
+        forwarded.json["servers"],
+        json!([{"url": "https://erp.example.com/rest"}])
+    );
 }
