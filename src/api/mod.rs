@@ -64,7 +64,7 @@ impl AppState {
             gate: Arc::new(Gate::new(config.gate.clone())),
             fields: Arc::new(TtlCache::new(config.gate.cache_ttl)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
-            openapi: Arc::new(TtlCache::new(config.gate.cache_ttl)),
+            openapi: Arc::new(openapi::Documents::new(config.gate.cache_ttl)),
             config,
         })
     }

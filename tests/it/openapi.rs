@@ -231,3 +231,25 @@ async fn the_gate_fails_closed_then_servers_follow_a_trusted_proxy() {
         json!([{"url": "https://erp.example.com/rest"}])
     );
 }
+
+/// Clients that ask while the document is being built wait for that build: the ERP sees one
+/// `fields_get` per model, not one per client.
+#[tokio::test]
+async fn concurrent_first_requests_build_the_document_once() {
+    let stack = support::start().await;
+    let token = stack.token().await;
+    stack.erp.reset_calls();
+    let requests = (0..4).map(|_| stack.send(stack.call(Method::GET, "/api/openapi.json", &token)));
+    let answers = futures_util::future::join_all(requests).await;
+    assert!(answers.iter().all(|answer| answer.status == 200));
+    let builds = stack
+        .erp
+        .calls()
+        .iter()
+        .filter(|call| {
+            call.model.as_deref() == Some("res.partner")
+                && call.model_method.as_deref() == Some("fields_get")
+        })
+        .count();
+    assert_eq!(builds, 1);
+}

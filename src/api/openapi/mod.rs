@@ -10,6 +10,7 @@ mod fields;
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use super::AppState;
 use crate::error::{Error, Operation};
@@ -44,24 +45,28 @@ pub async fn document(
     let models = state.gate.enabled_models(&state.odoo, session).await?;
     // One entry per database: a new model set replaces the document built for the old one.
     let key = models.join(" ");
-    let cached = state
-        .openapi
-        .get(&session.db, "")
-        .filter(|cached| cached.models == key);
-    let cached = match cached {
+    let cached = match state.openapi.get(&session.db, &key) {
         Some(cached) => cached,
         None => {
-            let started = tokio::time::Instant::now();
-            let text = build(state, session, &models).await?;
-            tracing::info!(
-                db = %session.db,
-                models = models.len(),
-                bytes = text.len(),
-                build_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
-                "OpenAPI document built"
-            );
-            let built = Built { models: key, text };
-            state.openapi.insert(&session.db, "", built)
+            // One build at a time: clients that arrive while it runs wait for its result
+            // instead of each sending the same fields_get calls.
+            let _building = state.openapi.building.lock().await;
+            match state.openapi.get(&session.db, &key) {
+                Some(cached) => cached,
+                None => {
+                    let started = tokio::time::Instant::now();
+                    let text = build(state, session, &models).await?;
+                    tracing::info!(
+                        db = %session.db,
+                        models = models.len(),
+                        bytes = text.len(),
+                        build_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+                        "OpenAPI document built"
+                    );
+                    let built = Built { models: key, text };
+                    state.openapi.built.insert(&session.db, "", built)
+                }
+            }
         }
     };
     let text = &cached.text;
@@ -203,8 +208,27 @@ pub struct Built {
     text: Vec<u8>,
 }
 
-/// The cache of built documents: one per database, for the model set it was built for.
-pub type Documents = super::TtlCache<Built>;
+/// The built documents: one per database, for the model set it was built for.
+pub struct Documents {
+    built: super::TtlCache<Built>,
+    building: tokio::sync::Mutex<()>,
+}
+
+impl Documents {
+    pub fn new(ttl: std::time::Duration) -> Documents {
+        Documents {
+            built: super::TtlCache::new(ttl),
+            building: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The document of `db` if it was built for the model set `models`.
+    fn get(&self, db: &str, models: &str) -> Option<Arc<Built>> {
+        self.built
+            .get(db, "")
+            .filter(|cached| cached.models == models)
+    }
+}
 
 #[cfg(test)]
 mod tests {
