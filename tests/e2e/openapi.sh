@@ -41,7 +41,7 @@ start_proxy demo --config "$work/proxy.toml"
 token=$(login)
 checks=not_a_server_error,response_schema_conformance,content_type_conformance
 run_schemathesis() {
-    (cd "$work" && timeout 150 schemathesis run "$PROXY_URL/api/openapi.json" \
+    (cd "$work" && timeout 300 schemathesis run "$PROXY_URL/api/openapi.json" \
         -H "access_token: $token" --checks "$checks" --max-examples 20 --seed 1207 \
         --generation-database none --no-color --workers 1 "$@") >"$work/schemathesis.log" 2>&1 || {
         cat "$work/schemathesis.log"
