@@ -25,7 +25,7 @@ node_dir=target/e2e-node
 if [ ! -d "$node_dir/node_modules/swagger-ui-dist" ] || [ ! -d "$node_dir/node_modules/playwright-core" ]; then
     echo "== installing npm packages swagger-ui-dist playwright-core"
     mkdir -p "$node_dir"
-    (cd "$node_dir" && npm install --no-audit --no-fund --ignore-scripts --silent swagger-ui-dist playwright-core) ||
+    (cd "$node_dir" && npm install --no-audit --no-fund --ignore-scripts --silent swagger-ui-dist@5 playwright-core@1) ||
         { echo "FATAL: cannot install the npm packages swagger-ui-dist and playwright-core"; exit 1; }
 fi
 
