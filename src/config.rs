@@ -88,6 +88,7 @@ pub struct Config {
     pub gate: GateConfig,
     pub limits: Limits,
     pub passthrough: PassthroughConfig,
+    pub openapi: OpenApiConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +160,18 @@ pub struct PassthroughConfig {
     pub max_body_bytes: usize,
 }
 
+/// `GET /api/openapi.json` and the `GET /api/docs` page.
+#[derive(Debug, Clone)]
+pub struct OpenApiConfig {
+    pub enabled: bool,
+    /// Where the docs page loads Swagger UI from (`swagger-ui.css`, `swagger-ui-bundle.js`):
+    /// a CDN by default, or a local copy of the `swagger-ui-dist` package for offline sites.
+    pub ui_assets_url: String,
+}
+
+/// The default of `[openapi] ui_assets_url`.
+pub const SWAGGER_UI_CDN: &str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5";
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -212,6 +225,10 @@ impl Default for Config {
                 // client's upload limit): an attachment upload it accepts passes.
                 max_body_bytes: 128 << 20,
             },
+            openapi: OpenApiConfig {
+                enabled: true,
+                ui_assets_url: SWAGGER_UI_CDN.into(),
+            },
         }
     }
 }
@@ -232,6 +249,8 @@ struct File {
     limits: LimitsSection,
     #[serde(default)]
     passthrough: PassthroughSection,
+    #[serde(default)]
+    openapi: OpenApiSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -301,6 +320,13 @@ struct PassthroughSection {
     trusted_proxies: Option<Vec<IpAddr>>,
     host: Option<String>,
     max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenApiSection {
+    enabled: Option<bool>,
+    ui_assets_url: Option<String>,
 }
 
 /// A configuration problem, as one line that names the file and the key.
@@ -570,6 +596,21 @@ impl Config {
             p.max_body_bytes,
             || bad("[passthrough] max_body_bytes", "must be at least 1"),
         )?;
+
+        let o = file.openapi;
+        if let Some(enabled) = o.enabled {
+            config.openapi.enabled = enabled;
+        }
+        if let Some(url) = o.ui_assets_url {
+            let url = url.trim_end_matches('/').to_owned();
+            if !is_assets_url(&url) {
+                return Err(bad(
+                    "[openapi] ui_assets_url",
+                    "must be an http:// or https:// URL or a path starting with /, without quotes, spaces or angle brackets",
+                ));
+            }
+            config.openapi.ui_assets_url = url;
+        }
         Ok(config)
     }
 }
@@ -608,6 +649,14 @@ pub const USERINFO_REFUSED: &str = "must not carry a user name or password (user
     the proxy sends no HTTP credentials to the ERP (each user's login travels inside the \
     XML-RPC call, a service account's password comes from [gate] service_password_env); \
     give the ERP's address alone";
+/// A URL the docs page can put in an HTML attribute as it is.
+fn is_assets_url(url: &str) -> bool {
+    let absolute = check_url(url).is_ok() || (url.starts_with('/') && !url.starts_with("//"));
+    absolute
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\'))
+}
 
 fn is_field_name(name: &str) -> bool {
     name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

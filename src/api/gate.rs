@@ -3,6 +3,8 @@
 //! `allow`; never when it is listed in `deny`. Decisions are cached per (database, model). When
 //! the flag cannot be read the gate refuses (fails closed) and says how to fix it.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::cache::TtlCache;
@@ -26,6 +28,8 @@ pub struct Gate {
     flag_fields: TtlCache<Option<String>>,
     /// Per database: the service account's uid.
     service_uids: TtlCache<i64>,
+    /// Per database: the models served (flag, plus `allow`, minus `deny`), sorted.
+    enabled: TtlCache<Vec<String>>,
 }
 
 /// Whose credentials read ir.model.
@@ -43,6 +47,7 @@ impl Gate {
             decisions: TtlCache::new(ttl, capacity),
             flag_fields: TtlCache::new(ttl, capacity),
             service_uids: TtlCache::new(ttl, capacity),
+            enabled: TtlCache::new(ttl, capacity),
         }
     }
 
@@ -71,6 +76,52 @@ impl Gate {
             Decision::Disabled => Err(Error::ModelDisabled(model.to_owned())),
             Decision::UnknownModel => Err(Error::ModelNotFound(model.to_owned())),
         }
+    }
+
+    /// Every model served for this session's database: those whose flag is set, plus `allow`,
+    /// minus `deny`; sorted, cached per database like the decisions.
+    pub async fn enabled_models(
+        &self,
+        odoo: &OdooClient,
+        session: &Session,
+    ) -> Result<Arc<Vec<String>>, Error> {
+        if let Some(models) = self.enabled.get(&session.db, "") {
+            return Ok(models);
+        }
+        let reader = self.reader(odoo, session).await?;
+        let flag = self.flag_field(odoo, session, &reader).await?;
+        let mut models: Vec<String> = self.config.allow.clone();
+        if let Some(flag) = flag {
+            let rows: Value = odoo
+                .execute_kw(
+                    &session.db,
+                    reader.uid,
+                    reader.password,
+                    "ir.model",
+                    "search_read",
+                    json!([[[flag, "=", true]]]),
+                    Some(json!({"fields": ["model"]})),
+                )
+                .await
+                .map_err(|e| self.read_error(e))?;
+            let names = rows.as_array().into_iter().flatten();
+            models.extend(names.filter_map(|row| row.get("model")?.as_str().map(str::to_owned)));
+        }
+        models.retain(|model| !self.config.deny.contains(model));
+        models.sort();
+        models.dedup();
+        Ok(self.enabled.insert(&session.db, "", models))
+    }
+
+    /// Whose credentials read ir.model for this session, and read the schemas of the models
+    /// the gate serves: the service account when there is one, else the caller.
+    pub async fn reader_credentials<'a>(
+        &'a self,
+        odoo: &OdooClient,
+        session: &'a Session,
+    ) -> Result<(i64, &'a Secret), Error> {
+        let reader = self.reader(odoo, session).await?;
+        Ok((reader.uid, reader.password))
     }
 
     /// Forgets what the gate knows of a model, e.g. after the upstream said it does not exist.

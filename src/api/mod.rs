@@ -6,6 +6,7 @@ mod cache;
 pub mod coerce;
 mod gate;
 mod limiter;
+pub mod openapi;
 mod records;
 pub mod request;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub logins: Arc<LoginLimiter>,
     /// Open client connections, capped by `[limits] max_connections` across all threads.
     pub connections: Arc<tokio::sync::Semaphore>,
+    /// Built OpenAPI documents per (database, enabled-model set).
+    pub openapi: Arc<openapi::Documents>,
 }
 
 impl AppState {
@@ -64,6 +67,10 @@ impl AppState {
                 config.gate.cache_max_entries,
             )),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
+            openapi: Arc::new(openapi::Documents::new(
+                config.gate.cache_ttl,
+                config.gate.cache_max_entries,
+            )),
             config,
         })
     }
@@ -79,6 +86,7 @@ impl AppState {
             gate: Arc::clone(&self.gate),
             fields: Arc::clone(&self.fields),
             connections: Arc::clone(&self.connections),
+            openapi: Arc::clone(&self.openapi),
             config: self.config.clone(),
         })
     }
@@ -101,6 +109,12 @@ where
 {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    if state.config.openapi.enabled && matches!(path.as_str(), "/api/docs" | "/api/docs/") {
+        return match method {
+            Method::GET | Method::HEAD => openapi::page(&state.config.openapi.ui_assets_url),
+            _ => error_response(&Error::MethodNotAllowed(method.to_string())),
+        };
+    }
     let is_login = path.trim_end_matches('/') == "/api/auth/get_tokens";
     match route(state, request, peer).await {
         Ok(reply) => {
@@ -181,6 +195,16 @@ where
                 .map(Reply::Value)
         }
         "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers).map(Reply::Value),
+        "openapi.json" | "openapi.json/" if state.config.openapi.enabled => {
+            if parts.method != Method::GET {
+                return Err(Error::MethodNotAllowed(parts.method.to_string()));
+            }
+            let token = request::access_token(&parts.headers).ok_or(Error::TokenMissing)?;
+            let session = state.tokens.lookup(token).ok_or(Error::TokenInvalid)?;
+            openapi::document(state, &session, &parts.headers, peer)
+                .await
+                .map(Reply::Json)
+        }
         _ => {
             let (model, id) = match rest.split_once('/') {
                 Some((model, id)) if !id.contains('/') => (model, Some(id)),

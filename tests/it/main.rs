@@ -9,6 +9,7 @@ mod hardening;
 mod json2;
 mod json2_replay;
 mod odoo;
+mod openapi;
 mod overload;
 mod passthrough;
 mod support;
