@@ -573,7 +573,8 @@ http {{
                     cpu_mark = f"<= {cpu_target}x: " + ("met" if cpu_ratio is not None and cpu_ratio <= cpu_target else "not met")
                     rps_mark = ">= 0.9x: " + ("met" if rps_ratio is not None and rps_ratio >= 0.9 else "not met") \
                         if c == 64 else "—"
-                    lines.append(f"| {scenario} | {c} | {show(cpu_ratio, '.2f')} | {cpu_mark} | {show(rps_ratio, '.2f')} | {rps_mark} |")
+                    rps_shown = "(paced)" if c == PACED else show(rps_ratio, ".2f")
+                    lines.append(f"| {scenario} | {c} | {show(cpu_ratio, '.2f')} | {cpu_mark} | {rps_shown} | {rps_mark} |")
         if args.tokens or args.distinct_users or args.big_c:
             load_mem = os.getloadavg()[0]
             memory = measure_memory(args, tmp, erp_port, procs, proxy, proxy_port, rest_get_one)

@@ -2,9 +2,12 @@
 //! It does no I/O. Encoding follows CPython's `xmlrpc.client` (the marshaller Odoo uses);
 //! decoding accepts everything that `xmlrpc.client.loads` accepts.
 //!
-//! The decoder is one pass over quick-xml events, which does the XML tokenizing (tags,
-//! references, CDATA, comments, processing instructions, DOCTYPE, end tag matching, malformed
-//! input). A small stack of open elements says what may come next. Text that needs no
+//! The decoder is one pass over the bytes. The markup Odoo writes (tags without attributes or
+//! spaces, text without references) is read straight from the slice; everything else
+//! (references, CDATA, comments, processing instructions, DOCTYPE, attributes, malformed
+//! input) is tokenized by quick-xml, one piece at a time, from where the plain reading stopped.
+//! End tags are matched here on both paths. A small stack of open elements says what may come
+//! next. Text that needs no
 //! unescaping is borrowed from the input; array items and struct members are collected on two
 //! scratch stacks and moved into exactly-sized `Vec`s and `Map`s. It does not check that
 //! characters are allowed by XML 1.0, and it refuses what is not XML-RPC (unknown value types,
@@ -594,8 +597,9 @@ enum Text<'a> {
     Owned(String),
 }
 
-/// Decodes a document in one pass over quick-xml events, keeping the open elements on a stack
-/// of small `Frame`s (no recursion, no allocation per value), and hands the values to `sink`.
+/// Decodes a document in one pass (plain markup read here, the rest by quick-xml), keeping the
+/// open elements on a stack of small `Frame`s (no recursion, no allocation per value), and
+/// hands the values to `sink`.
 struct Parser<'a, S: Sink> {
     /// The document, known to be UTF-8. Events borrow from it, so their position is where
     /// their bytes lie in it.
@@ -1210,7 +1214,7 @@ impl<'a, S: Sink> Parser<'a, S> {
         Ok(())
     }
 
-    /// An end tag at `offset` (quick-xml has checked that it closes the innermost element).
+    /// An end tag at `offset` (its name was checked against the innermost open element).
     #[inline]
     fn end(&mut self, offset: usize) -> Result<(), DecodeError> {
         let Some(frame) = self.stack.pop() else {
