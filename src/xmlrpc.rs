@@ -2,9 +2,12 @@
 //! It does no I/O. Encoding follows CPython's `xmlrpc.client` (the marshaller Odoo uses);
 //! decoding accepts everything that `xmlrpc.client.loads` accepts.
 //!
-//! The decoder is one pass over quick-xml events, which does the XML tokenizing (tags,
-//! references, CDATA, comments, processing instructions, DOCTYPE, end tag matching, malformed
-//! input). A small stack of open elements says what may come next. Text that needs no
+//! The decoder is one pass over the bytes. The markup Odoo writes (tags without attributes or
+//! spaces, text without references) is read straight from the slice; everything else
+//! (references, CDATA, comments, processing instructions, DOCTYPE, attributes, malformed
+//! input) is tokenized by quick-xml, one piece at a time, from where the plain reading stopped.
+//! End tags are matched here on both paths. A small stack of open elements says what may come
+//! next. Text that needs no
 //! unescaping is borrowed from the input; array items and struct members are collected on two
 //! scratch stacks and moved into exactly-sized `Vec`s and `Map`s. It does not check that
 //! characters are allowed by XML 1.0, and it refuses what is not XML-RPC (unknown value types,
@@ -76,7 +79,13 @@ pub struct Json {
 /// checks and errors as [`decode_response`], the same fault, and the bytes `serde_json` would
 /// write for its value.
 pub fn transcode_response(input: &[u8]) -> Result<Result<Json, Fault>, DecodeError> {
-    let (decoded, sink) = decode(input, Root::Response, JsonSink::default())?;
+    // JSON text is about a third of the XML-RPC bytes (a tenth for short answers): one
+    // allocation instead of regrowth and copies.
+    let sink = JsonSink {
+        out: Vec::with_capacity(input.len() / 2),
+        ..JsonSink::default()
+    };
+    let (decoded, sink) = decode(input, Root::Response, sink)?;
     match decoded {
         Decoded::Response(response) => Ok(response.map(|_| Json {
             text: sink.out,
@@ -591,8 +600,9 @@ enum Text<'a> {
     Owned(String),
 }
 
-/// Decodes a document in one pass over quick-xml events, keeping the open elements on a stack
-/// of small `Frame`s (no recursion, no allocation per value), and hands the values to `sink`.
+/// Decodes a document in one pass (plain markup read here, the rest by quick-xml), keeping the
+/// open elements on a stack of small `Frame`s (no recursion, no allocation per value), and
+/// hands the values to `sink`.
 struct Parser<'a, S: Sink> {
     /// The document, known to be UTF-8. Events borrow from it, so their position is where
     /// their bytes lie in it.
@@ -601,6 +611,10 @@ struct Parser<'a, S: Sink> {
     /// Where the reader's input starts in `text` (after a byte order mark).
     base: usize,
     stack: Vec<Frame>,
+    /// The names of the open elements as their start tags wrote them, innermost last: each end
+    /// tag is checked against the last one here (quick-xml's own check is off; it copies every
+    /// name into a buffer of its own and compares with `memcmp`).
+    names: Vec<&'a [u8]>,
     /// Open arrays and structs.
     depth: usize,
     /// Character data of the innermost element, and where it starts.
@@ -619,14 +633,16 @@ impl<'a, S: Sink> Parser<'a, S> {
         let input = text.as_bytes();
         // quick-xml would skip a byte order mark without counting it in its positions.
         let base = if input.starts_with(BOM) { BOM.len() } else { 0 };
-        // The default configuration (end tag names checked, text untrimmed), which the
-        // benchmark's bare scan uses too.
-        let reader = Reader::from_reader(input.get(base..).unwrap_or_default());
+        // quick-xml's default configuration (text untrimmed: spaces in strings are content),
+        // except that end tag names are checked here (`names`), not by quick-xml.
+        let mut reader = Reader::from_reader(input.get(base..).unwrap_or_default());
+        reader.config_mut().check_end_names = false;
         Parser {
             text,
             reader,
             base,
             stack: Vec::new(),
+            names: Vec::new(),
             depth: 0,
             content: Text::Empty,
             content_offset: 0,
@@ -651,6 +667,16 @@ impl<'a, S: Sink> Parser<'a, S> {
             .addr()
             .saturating_sub(self.text.as_ptr().addr())
             .min(self.text.len())
+    }
+
+    /// `part`, which an event borrowed from the document, as the document's own bytes.
+    #[inline(always)]
+    fn in_text(&self, part: &[u8]) -> &'a [u8] {
+        let start = self.offset_of(part);
+        let text: &'a str = self.text;
+        text.as_bytes()
+            .get(start..start.saturating_add(part.len()))
+            .unwrap_or_default()
     }
 
     /// Where an event starts in the document.
@@ -753,7 +779,10 @@ impl<'a, S: Sink> Parser<'a, S> {
             ),
         };
         match &event {
-            Event::Start(tag) if named(tag.name().into_inner(), name) => {}
+            Event::Start(tag) if named(tag.name().into_inner(), name) => {
+                let name = self.in_text(tag.name().into_inner());
+                self.names.push(name);
+            }
             Event::Eof => return self.error(self.text.len(), "no element found"),
             Event::Start(tag) | Event::Empty(tag) => {
                 let found = show(tag.name().into_inner());
@@ -770,7 +799,8 @@ impl<'a, S: Sink> Parser<'a, S> {
             }
         }
         self.stack.push(frame);
-        self.elements()?;
+        let after_root = self.base + usize::try_from(self.reader.buffer_position()).unwrap_or(0);
+        self.elements(after_root)?;
         loop {
             let event = self.event()?;
             match &event {
@@ -788,9 +818,82 @@ impl<'a, S: Sink> Parser<'a, S> {
         }
     }
 
-    /// Reads events up to and including the end of the root element.
-    fn elements(&mut self) -> Result<(), DecodeError> {
+    /// Reads the document from `at` (in the root element) up to and including the end of the
+    /// root element, and leaves `reader` just after it.
+    ///
+    /// The markup and text Odoo writes (tags without attributes or spaces, text without
+    /// references) are read here, straight from the bytes; at anything else (a reference,
+    /// CDATA, a comment, attributes, a malformed tag...) quick-xml takes over from that byte
+    /// for one piece of markup, then the bytes are read here again from where it stopped.
+    fn elements(&mut self, mut at: usize) -> Result<(), DecodeError> {
+        loop {
+            at = self.plain_markup(at)?;
+            let mut reader =
+                Reader::from_reader(self.text.as_bytes().get(at..).unwrap_or_default());
+            let config = reader.config_mut();
+            config.check_end_names = false;
+            config.allow_unmatched_ends = true;
+            self.reader = reader;
+            self.base = at;
+            if self.stack.is_empty() {
+                return Ok(());
+            }
+            self.markup()?;
+            at = self.base + usize::try_from(self.reader.buffer_position()).unwrap_or(0);
+        }
+    }
+
+    /// Reads start tags, end tags and empty elements without attributes or spaces, and text
+    /// without references, from `at`; returns where it stopped: after the end of the root
+    /// element, or at the first `<` or `&` it does not read (or the end of the input).
+    #[inline]
+    fn plain_markup(&mut self, mut at: usize) -> Result<usize, DecodeError> {
+        let bytes: &'a [u8] = self.text.as_bytes();
         while !self.stack.is_empty() {
+            match bytes.get(at) {
+                Some(b'<') => {
+                    let closing = bytes.get(at + 1) == Some(&b'/');
+                    let name_start = at + 1 + usize::from(closing);
+                    let name_end = plain_name_end(bytes, name_start);
+                    let Some(name) = bytes.get(name_start..name_end).filter(|n| !n.is_empty())
+                    else {
+                        return Ok(at);
+                    };
+                    match bytes.get(name_end) {
+                        Some(b'>') if closing => {
+                            match self.names.pop() {
+                                Some(open) if same(open, name) => {}
+                                _ => return self.error(at, "end tag does not match the start tag"),
+                            }
+                            self.end(at)?;
+                        }
+                        Some(b'>') => {
+                            self.start(name, false, at)?;
+                            self.names.push(name);
+                        }
+                        Some(b'/') if !closing && bytes.get(name_end + 1) == Some(&b'>') => {
+                            self.start(name, true, at)?;
+                            at = name_end + 2;
+                            continue;
+                        }
+                        _ => return Ok(at),
+                    }
+                    at = name_end + 1;
+                }
+                Some(b'&') | None => return Ok(at),
+                Some(_) => {
+                    let end = text_end(bytes, at);
+                    self.character_data(bytes.get(at..end).unwrap_or_default())?;
+                    at = end;
+                }
+            }
+        }
+        Ok(at)
+    }
+
+    /// Reads one piece of markup or reference with quick-xml (and the text before it).
+    fn markup(&mut self) -> Result<(), DecodeError> {
+        loop {
             // The event is used where quick-xml wrote it: moving it out costs more than the
             // rest of its handling.
             let result = self.reader.read_event();
@@ -799,16 +902,28 @@ impl<'a, S: Sink> Parser<'a, S> {
                 Err(error) => return Err(self.xml_error(error)),
             };
             match event {
-                Event::Start(tag) | Event::Empty(tag) => {
+                Event::Start(tag) => {
                     let offset = self.offset_of(tag).saturating_sub(1);
-                    let empty = matches!(event, Event::Empty(_));
-                    self.start(tag.name().into_inner(), empty, offset)?;
+                    let name = self.in_text(tag.name().into_inner());
+                    self.start(name, false, offset)?;
+                    self.names.push(name);
+                }
+                Event::Empty(tag) => {
+                    let offset = self.offset_of(tag).saturating_sub(1);
+                    self.start(tag.name().into_inner(), true, offset)?;
                 }
                 Event::End(tag) => {
                     let offset = self.offset_of(tag).saturating_sub(2);
+                    match self.names.pop() {
+                        Some(open) if same(open, tag.name().into_inner()) => {}
+                        _ => return self.error(offset, "end tag does not match the start tag"),
+                    }
                     self.end(offset)?;
                 }
-                Event::Text(raw) => self.character_data(raw)?,
+                Event::Text(raw) => {
+                    self.character_data(raw)?;
+                    continue;
+                }
                 Event::CData(raw) => {
                     let (text, offset) = self.str_of(raw)?;
                     self.append(text, offset)?;
@@ -825,8 +940,8 @@ impl<'a, S: Sink> Parser<'a, S> {
                 }
                 Event::Eof => return self.error(self.text.len(), "unexpected end of input"),
             }
+            return Ok(());
         }
-        Ok(())
     }
 
     #[inline(always)]
@@ -1102,7 +1217,7 @@ impl<'a, S: Sink> Parser<'a, S> {
         Ok(())
     }
 
-    /// An end tag at `offset` (quick-xml has checked that it closes the innermost element).
+    /// An end tag at `offset` (its name was checked against the innermost open element).
     #[inline]
     fn end(&mut self, offset: usize) -> Result<(), DecodeError> {
         let Some(frame) = self.stack.pop() else {
@@ -1401,6 +1516,15 @@ impl Sink for JsonSink {
         text: Cow<'_, str>,
         offset: usize,
     ) -> Result<Self::Item, DecodeError> {
+        if kind == Type::Int && is_canonical_int(&text) {
+            // Its JSON text is its XML text (most ints in an answer: ids, counts).
+            let start = self.begin();
+            self.out.extend_from_slice(text.as_bytes());
+            if self.open.is_empty() {
+                self.array_len = None;
+            }
+            return Ok(self.finish(start));
+        }
         // Checked before anything is written, as the `Value` path checks it.
         let number = match kind {
             Type::Int | Type::Double | Type::Boolean | Type::Nil => {
@@ -1480,6 +1604,18 @@ impl Sink for JsonSink {
     }
 }
 
+/// Whether `text` is an integer written as `serde_json` writes it: an optional `-` (not before
+/// a lone zero), then up to 18 digits without a leading zero (so it fits an `i64`).
+#[inline]
+fn is_canonical_int(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    match digits {
+        [b'0'] => digits.len() == text.len(),
+        [b'1'..=b'9', rest @ ..] => rest.len() < 18 && rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
 /// A number, boolean or null, as `serde_json` writes it.
 fn write_json_scalar(out: &mut Vec<u8>, value: &Value) {
     match value {
@@ -1500,15 +1636,21 @@ fn write_json_scalar(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
-/// A JSON string as `serde_json` writes it: `"` and `\` escaped, control characters as `\n`,
-/// `\t`, ... or `\u00XX`, everything else (DEL, non-ASCII) raw.
+/// A JSON string as `serde_json` writes it: `"` and `\\` escaped, control characters as `\\n`,
+/// `\\t`, ... or `\\u00XX`, everything else (DEL, non-ASCII) raw.
 fn write_json_string(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(text.len() + 2);
     out.push(b'"');
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
+    let mut index = 0;
+    while index < bytes.len() {
+        // Runs of bytes that need no escape (all of most strings) are skipped eight at a time.
+        index = plain_until(bytes, index);
+        let Some(&byte) = bytes.get(index) else {
+            break;
+        };
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -1517,8 +1659,7 @@ fn write_json_string(out: &mut Vec<u8>, text: &str) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0C => b"\\f",
-            0x00..=0x1F => b"",
-            _ => continue,
+            _ => b"",
         };
         out.extend_from_slice(bytes.get(start..index).unwrap_or_default());
         if escape.is_empty() {
@@ -1528,10 +1669,90 @@ fn write_json_string(out: &mut Vec<u8>, text: &str) {
         } else {
             out.extend_from_slice(escape);
         }
-        start = index + 1;
+        index += 1;
+        start = index;
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
+}
+
+/// Where the plain tag name (ASCII letters, digits, `_`, `-`, `.`, `:`) from `from` ends.
+#[inline(always)]
+fn plain_name_end(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(&byte) = bytes.get(at) {
+        if !(byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.' | b':')) {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// The index of the first `<` or `&` from `from` on (`bytes.len()` if none): eight bytes at a
+/// time as in [`plain_until`].
+#[inline]
+fn text_end(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut index = from;
+    while let Some(chunk) = bytes.get(index..index + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        let less = word ^ (ONES * u64::from(b'<'));
+        let amp = word ^ (ONES * u64::from(b'&'));
+        if ((less.wrapping_sub(ONES) & !less) | (amp.wrapping_sub(ONES) & !amp)) & HIGH != 0 {
+            break;
+        }
+        index += 8;
+    }
+    while let Some(&byte) = bytes.get(index) {
+        if byte == b'<' || byte == b'&' {
+            return index;
+        }
+        index += 1;
+    }
+    index
+}
+
+/// Whether a JSON string needs `byte` escaped: `"`, `\\` and the control characters.
+#[inline(always)]
+fn needs_json_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
+/// The index of the first byte from `from` on that needs a JSON escape (`bytes.len()` if
+/// none): eight bytes at a time as one `u64` (a zero-byte test on `word ^ '"'`, `word ^ '\\'`
+/// and a below-0x20 test; bytes of 0x80 and above have their top bit set and never match),
+/// then byte by byte from the word that has one.
+#[inline]
+fn plain_until(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut index = from;
+    while let Some(chunk) = bytes.get(index..index + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        // `x - ONES & !x & HIGH` is non-zero when a byte of x is zero (below 0x20: x - 0x20).
+        let found = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        if found & HIGH != 0 {
+            break;
+        }
+        index += 8;
+    }
+    while let Some(&byte) = bytes.get(index) {
+        if needs_json_escape(byte) {
+            return index;
+        }
+        index += 1;
+    }
+    index
 }
 
 /// Removes the underscores Python allows between digits (`1_000`); `None` if misplaced.

@@ -1279,6 +1279,19 @@ fn decoding_accepts_what_python_accepts() {
         (response("<unknown>1</unknown>"), Expect::ResponseError),
         (response("text<int>1</int>"), Expect::ResponseError),
         (response("<int>1</int2>"), Expect::ResponseError),
+        (response("<int>1</int2 >"), Expect::ResponseError),
+        // Plain markup is read straight from the bytes and the rest by quick-xml, switching
+        // back and forth: every switch keeps the value, and end tags are checked either side.
+        (response("<array><data><value>a &amp; b</value><value><![CDATA[x<y]]></value>\
+                   <!-- c --><value ><int>1</int ></value><value><i4 a=\"&gt;\">2</i4></value>\
+                   <value>\u{feff}&#65;\u{feff}</value><value>plain</value></data></array>"),
+         Expect::Value(json!(["a & b", "x<y", 1, 2, "\u{feff}A\u{feff}", "plain"]))),
+        (response("<array><data><value>&amp;</value><value><int>1</i4></value></data></array>"),
+         Expect::ResponseError),
+        (response("<array><data><value><string>&amp;</string ></valu></data></array>"),
+         Expect::ResponseError),
+        (response("<struct><member><name>a</name><value>1</value></member></structs>"),
+         Expect::ResponseError),
         (
             "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- hi -->\n<!DOCTYPE methodResponse>\n\
              <methodResponse >\n  <params>\n    <param>\n      <value>\n        <string\n>x</string >\n\
