@@ -72,6 +72,9 @@ pub enum Error {
     // The proxy's own fault.
     #[error("the token store is full; try again later")]
     TokenStoreFull,
+    /// The shared token store (Redis) did not answer in time or answered an error.
+    #[error("the token store is unavailable; try again later")]
+    TokenStoreUnavailable,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -124,7 +127,7 @@ impl Error {
                     }
                 },
             },
-            Error::TokenStoreFull => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TokenStoreFull | Error::TokenStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -176,6 +179,7 @@ impl Error {
                 },
             },
             Error::TokenStoreFull => "token_store_full",
+            Error::TokenStoreUnavailable => "token_store_unavailable",
             Error::Internal(_) => "internal_error",
         }
     }
@@ -210,8 +214,24 @@ impl Error {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Error::TooManyAttempts(seconds) => Some(*seconds),
+            Error::TokenStoreUnavailable => Some(1),
             _ => None,
         }
+    }
+}
+
+impl From<crate::tokens::StoreError> for Error {
+    fn from(error: crate::tokens::StoreError) -> Error {
+        match error {
+            crate::tokens::StoreError::Full(_) => Error::TokenStoreFull,
+            crate::tokens::StoreError::Unavailable(_) => Error::TokenStoreUnavailable,
+        }
+    }
+}
+
+impl From<crate::tokens::Unavailable> for Error {
+    fn from(_: crate::tokens::Unavailable) -> Error {
+        Error::TokenStoreUnavailable
     }
 }
 

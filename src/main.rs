@@ -111,6 +111,8 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
     });
     let upstream = without_userinfo(&config.upstream.url);
     let threads = config.server_threads();
+    // A shared token store's connection lives on this runtime.
+    let _context = runtime.enter();
     odoo_rest_proxy::run_per_core(config, threads, stopped, |addr| {
         println!("odoo-rest-proxy listening on http://{addr}");
         tracing::info!(%upstream, threads, "serving");

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
-use super::limiter::Attempt;
+use super::limiter::{Attempt, Refusal};
 use super::request::{self, Params};
 use super::AppState;
 use crate::error::{Error, Operation};
@@ -33,7 +33,11 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
     let attempt = state
         .logins
         .begin(client, &login)
-        .map_err(Error::TooManyAttempts)?;
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::TooMany(seconds) => Error::TooManyAttempts(seconds),
+            Refusal::Unavailable => Error::TokenStoreUnavailable,
+        })?;
     // A refused login or an unknown database keeps the attempt counted; a login that the ERP
     // could not check is not the client's failure.
     let uid = match state.odoo.authenticate(&db, &login, &password).await {
@@ -44,11 +48,11 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
         }
         Err(e @ UpstreamError::Fault(_)) => return Err(Error::upstream(Operation::Login, e)),
         Err(e) => {
-            refund(attempt);
+            refund(attempt).await;
             return Err(Error::upstream(Operation::Login, e));
         }
     };
-    refund(attempt);
+    refund(attempt).await;
     let call = |model: &'static str, method: &'static str, args: Value, kwargs: Option<Value>| {
         state
             .odoo
@@ -85,10 +89,7 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
         user_context: user_context.clone(),
         company_id: company_id.clone(),
     };
-    let token = state
-        .tokens
-        .issue(session)
-        .map_err(|_| Error::TokenStoreFull)?;
+    let token = state.tokens.issue(session).await?;
     let mut body = Map::new();
     body.insert("uid".into(), uid.into());
     body.insert("user_context".into(), user_context);
@@ -101,15 +102,18 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
     Ok(Value::Object(body))
 }
 
-fn refund(attempt: Option<Attempt<'_>>) {
+async fn refund(attempt: Option<Attempt<'_>>) {
     if let Some(attempt) = attempt {
-        attempt.refund();
+        attempt.refund().await;
     }
 }
 
 /// `POST /api/auth/delete_tokens` with the token in a header.
-pub fn delete_tokens(state: &AppState, headers: &HeaderMap) -> Result<Value, Error> {
-    let revoked = request::access_token(headers).is_some_and(|token| state.tokens.revoke(token));
+pub async fn delete_tokens(state: &AppState, headers: &HeaderMap) -> Result<Value, Error> {
+    let revoked = match request::access_token(headers) {
+        Some(token) => state.tokens.revoke(token).await?,
+        None => false,
+    };
     if !revoked {
         return Err(Error::NoTokenToDelete);
     }

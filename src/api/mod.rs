@@ -45,19 +45,29 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state for `config`. With the Redis token store, it needs a tokio runtime (the
+    /// connection's tasks run there).
     pub fn new(config: Config) -> Result<AppState, String> {
-        Ok(AppState {
-            odoo: OdooClient::new(&config.upstream)?,
-            passthrough: passthrough(&config)?,
-            tokens: Arc::new(TokenStore::new(TokenLimits {
+        let tokens = Arc::new(TokenStore::new(
+            TokenLimits {
                 ttl: config.tokens.ttl,
                 max_tokens: config.tokens.max_tokens,
                 max_per_user: config.tokens.max_per_user,
-            })),
-            logins: Arc::new(LoginLimiter::new(
-                config.limits.login_attempts,
-                config.limits.login_window,
-            )),
+            },
+            &config.tokens.store,
+        )?);
+        Ok(AppState {
+            odoo: OdooClient::new(&config.upstream)?,
+            passthrough: passthrough(&config)?,
+            tokens: Arc::clone(&tokens),
+            logins: Arc::new(match tokens.redis_link() {
+                Some(link) => LoginLimiter::shared(
+                    config.limits.login_attempts,
+                    config.limits.login_window,
+                    Arc::clone(link),
+                ),
+                None => LoginLimiter::new(config.limits.login_attempts, config.limits.login_window),
+            }),
             gate: Arc::new(Gate::new(config.gate.clone())),
             fields: Arc::new(TtlCache::new(config.gate.cache_ttl)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
@@ -168,7 +178,9 @@ where
                 .await
                 .map(Reply::Value)
         }
-        "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers).map(Reply::Value),
+        "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers)
+            .await
+            .map(Reply::Value),
         _ => {
             let (model, id) = match rest.split_once('/') {
                 Some((model, id)) if !id.contains('/') => (model, Some(id)),
@@ -182,7 +194,11 @@ where
                 return Err(Error::MethodNotAllowed(parts.method.to_string()));
             }
             let token = request::access_token(&parts.headers).ok_or(Error::TokenMissing)?;
-            let session = state.tokens.lookup(token).ok_or(Error::TokenInvalid)?;
+            let session = state
+                .tokens
+                .lookup(token)
+                .await?
+                .ok_or(Error::TokenInvalid)?;
             if !is_model_name(model) {
                 return Err(Error::ModelNotFound(model.to_owned()));
             }

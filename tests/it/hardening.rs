@@ -567,8 +567,14 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
             user_context: Value::Null,
             company_id: Value::Null,
         })
+        .await
         .expect("room");
-    let session = state.tokens.lookup(issued.as_str()).expect("live");
+    let session = state
+        .tokens
+        .lookup(issued.as_str())
+        .await
+        .expect("the memory store answers")
+        .expect("live");
     let debug = format!(
         "{config:?} {session:?} {issued:?} {:?} {:?}",
         state.tokens, state.odoo
