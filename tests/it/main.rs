@@ -6,6 +6,7 @@ mod demo;
 mod hardening;
 mod odoo;
 mod passthrough;
+mod shared_store;
 mod support;
 mod transcode;
 mod upstream_failures;
