@@ -607,6 +607,70 @@ mod tests {
     }
 
     #[test]
+    fn the_redis_store_and_its_one_line_errors() {
+        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="; // 32 bytes of 0x01
+        let env = |name: &str| match name {
+            "KEY" => Some(key.to_owned()),
+            "SHORT" => Some("AQEB".to_owned()),
+            "PW" => Some("redis-s3cret".to_owned()),
+            _ => None,
+        };
+        let load = |text: &str| Config::from_toml(text, Path::new("proxy.toml"), env);
+        assert!(matches!(
+            load("").unwrap().tokens.store,
+            StoreConfig::Memory
+        ));
+        let config = load("[tokens]\nstore = \"redis\"\nredis_url = \"redis://:inurl-s3cret@10.0.0.5:6380/2\"\nredis_password_env = \"PW\"\nencryption_key_env = \"KEY\"\nprevious_encryption_key_env = \"KEY\"\nkey_prefix = \"p:\"\nredis_timeout_ms = 250\n").unwrap();
+        let StoreConfig::Redis(redis) = &config.tokens.store else {
+            panic!("the redis store");
+        };
+        assert_eq!(redis.timeout, Duration::from_millis(250));
+        assert_eq!(redis.key_prefix, "p:");
+        assert_eq!(
+            redis.password.as_ref().map(|p| p.expose()),
+            Some("redis-s3cret")
+        );
+        assert!(redis.previous_key.is_some());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains(key), "{shown}");
+
+        let redis_with = |extra: &str| {
+            load(&format!("[tokens]\nstore = \"redis\"\n{extra}"))
+                .unwrap_err()
+                .to_string()
+        };
+        for (extra, expected) in [
+            ("", "[tokens] encryption_key_env: is needed"),
+            ("encryption_key_env = \"NOPE\"", "NOPE is not set"),
+            ("encryption_key_env = \"SHORT\"", "SHORT holds 3 bytes"),
+            (
+                "encryption_key_env = \"KEY\"\nredis_timeout_ms = 0",
+                "[tokens] redis_timeout_ms: must be at least 1",
+            ),
+            (
+                "encryption_key_env = \"KEY\"\nredis_password_env = \"NOPE\"",
+                "[tokens] redis_password_env",
+            ),
+            (
+                "encryption_key_env = \"KEY\"\nredis_url = \"http://:inurl-s3cret@h/\"",
+                "[tokens] redis_url: is not a redis://",
+            ),
+        ] {
+            let error = redis_with(extra);
+            assert!(error.starts_with("proxy.toml: [tokens] "), "{error}");
+            assert!(error.contains(expected), "{error}");
+            assert!(
+                !error.contains('\n') && !error.contains("s3cret"),
+                "{error}"
+            );
+        }
+        let error = load("[tokens]\nstore = \"valkey\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("[tokens] store: must be"), "{error}");
+    }
+
+    #[test]
     fn errors_name_the_file_and_the_key() {
         let e = parse("[tokens]\nttl_secs = \"ten\"\n")
             .unwrap_err()
