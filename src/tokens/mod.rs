@@ -110,6 +110,16 @@ pub enum StoreConfig {
     Redis(RedisConfig),
 }
 
+impl StoreConfig {
+    /// For the start-up log line: `memory`, or the Redis URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreConfig::Memory => "memory".to_owned(),
+            StoreConfig::Redis(redis) => self::redis::url_for_log(&redis.url),
+        }
+    }
+}
+
 /// Access tokens and the sessions they stand for.
 pub enum TokenStore {
     Memory(Arc<MemoryStore>),

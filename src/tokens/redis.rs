@@ -170,9 +170,11 @@ impl RedisLink {
 
     /// Runs one command.
     pub async fn query<T: FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, Unavailable> {
-        let mut connection = self.connection.clone();
-        self.bounded(async move { command.query_async(&mut connection).await })
-            .await
+        self.bounded(|| {
+            let mut connection = self.connection.clone();
+            async move { command.query_async(&mut connection).await }
+        })
+        .await
     }
 
     /// Runs one script (by its hash; loaded first when Redis does not know it yet).
@@ -180,9 +182,11 @@ impl RedisLink {
         &self,
         invocation: &ScriptInvocation<'_>,
     ) -> Result<T, Unavailable> {
-        let mut connection = self.connection.clone();
-        self.bounded(async move { invocation.invoke_async(&mut connection).await })
-            .await
+        self.bounded(|| {
+            let mut connection = self.connection.clone();
+            async move { invocation.invoke_async(&mut connection).await }
+        })
+        .await
     }
 
     /// Whether Redis answers a command within the timeout (a script, so that a Redis that
@@ -193,11 +197,21 @@ impl RedisLink {
             .is_ok()
     }
 
-    async fn bounded<T>(
-        &self,
-        call: impl Future<Output = RedisResult<T>>,
-    ) -> Result<T, Unavailable> {
-        let outcome = match tokio::time::timeout(self.timeout, call).await {
+    /// `call` within the timeout. A call that failed on the connection (a Redis restarted
+    /// since the last call, or a reconnection that had failed) is made once more on the fresh
+    /// connection that failure started, within the same timeout.
+    async fn bounded<T, F, C>(&self, mut call: F) -> Result<T, Unavailable>
+    where
+        F: FnMut() -> C,
+        C: Future<Output = RedisResult<T>>,
+    {
+        let attempts = async {
+            match call().await {
+                Err(error) if error.is_io_error() || error.is_unrecoverable_error() => call().await,
+                outcome => outcome,
+            }
+        };
+        let outcome = match tokio::time::timeout(self.timeout, attempts).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(error.to_string()),
             Err(_) => Err(format!("no answer within {} ms", self.timeout.as_millis())),

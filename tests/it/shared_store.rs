@@ -567,16 +567,13 @@ async fn a_redis_outage_is_503_then_recovers_without_losing_tokens() {
 
     let redis = redis.start_again().await;
     let back_at = Instant::now();
-    let mut recovered = None;
-    for _ in 0..200 {
-        if status_of(&a, &tokens[9]).await == 200 {
-            recovered = Some(back_at.elapsed());
-            break;
-        }
-        tokio::task::yield_now().await;
+    // Bounded in time: each try is a real request, answered 503 until the proxy reconnects.
+    while status_of(&a, &tokens[9]).await != 200 {
+        assert!(
+            back_at.elapsed() < Duration::from_secs(5),
+            "serves again within 5 s of Redis being back"
+        );
     }
-    let recovered = recovered.expect("serves again once Redis is back");
-    assert!(recovered < Duration::from_secs(5), "{recovered:?}");
     stop.send_replace(true);
 
     let mut statuses = std::collections::BTreeMap::new();
@@ -612,7 +609,7 @@ async fn a_redis_outage_is_503_then_recovers_without_losing_tokens() {
 async fn a_redis_slower_than_the_timeout_is_503_within_it() {
     let redis = RedisServer::start().await;
     let erp = demo_erp().await;
-    let store = redis_store_timing_out(&redis, key(1), None, Duration::from_millis(400));
+    let store = redis_store_timing_out(&redis, key(1), None, Duration::from_millis(1000));
     let a = instance(&erp, store, |_| {}).await;
     let token = a.token().await;
     redis.signal("-STOP");
@@ -624,17 +621,16 @@ async fn a_redis_slower_than_the_timeout_is_503_within_it() {
     redis.signal("-CONT");
     assert_eq!(answer.status, 503, "{}", answer.json);
     assert_eq!(answer.error().0, "token_store_unavailable");
-    assert!(took >= Duration::from_millis(350), "{took:?}");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
     assert!(
-        took < Duration::from_secs(2),
+        took < Duration::from_secs(3),
         "within redis_timeout_ms: {took:?}"
     );
-    let mut back = false;
-    for _ in 0..100 {
-        if status_of(&a, &token).await == 200 {
-            back = true;
-            break;
-        }
+    let resumed = Instant::now();
+    while status_of(&a, &token).await != 200 {
+        assert!(
+            resumed.elapsed() < Duration::from_secs(5),
+            "serves again once Redis answers"
+        );
     }
-    assert!(back, "serves again once Redis answers");
 }
