@@ -3,7 +3,8 @@
 ERP (keep-alive), through a proxy with the memory store and through one with the Redis store
 (a `redis-server` started here on a free port, no persistence), interleaved: every round runs
 both in a rotated order, and the table quotes the medians. Also: Redis commands per REST call
-(INFO's total_commands_processed over a run, divided by the requests wrk counted) and the RSS
+(INFO's total_commands_processed over a run, divided by the requests wrk counted), CPU time per
+call of the proxy and of redis-server (utime + stime from /proc over each run), and the RSS
 growth of each proxy for `--tokens` live tokens.
 
 Needs: wrk and redis-server (Debian packages), a release build (`cargo build --release`).
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import BINARY, free_port, login_many, lua_script, rss_kib, run_wrk, wait_port  # noqa: E402
+from load import BINARY, cpu_seconds, free_port, login_many, lua_script, rss_kib, run_wrk, wait_port  # noqa: E402
 
 KEY_ENV = "BENCH_TOKEN_KEY"
 
@@ -98,28 +99,35 @@ def main():
                 token = login_many(port, 1, connections=1)[0]
                 script = Path(tmp, f"{name}.lua")
                 lua_script(script, "GET", None, {"access_token": token})
-                stores[name] = {"proxy": proxy, "port": port, "script": script, "runs": [], "per_call": []}
+                stores[name] = {"proxy": proxy, "port": port, "script": script, "runs": [], "per_call": [],
+                                "cpu_proxy": [], "cpu_redis": []}
 
             order = ["memory", "redis"]
             for round_no in range(args.rounds):
                 for name in order if round_no % 2 == 0 else order[::-1]:
                     store = stores[name]
                     before = total_commands(redis_port)
+                    cpu_before = cpu_seconds([store["proxy"].pid]), cpu_seconds([procs[1].pid])
                     result = run_wrk(f"http://127.0.0.1:{store['port']}/api/res.partner/1", store["script"],
                                      args.concurrency, args.seconds)
+                    cpu_after = cpu_seconds([store["proxy"].pid]), cpu_seconds([procs[1].pid])
                     commands = total_commands(redis_port) - before - 1  # the INFO of `before`
+                    served = max(result["requests"], 1)
+                    store["cpu_proxy"].append((cpu_after[0] - cpu_before[0]) * 1e6 / served)
+                    store["cpu_redis"].append((cpu_after[1] - cpu_before[1]) * 1e6 / served)
                     if result["errors"] or result["socket_errors"]:
                         print(f"warning: {name}: {result['errors']} non-2xx, socket errors {result['socket_errors']!r}")
                     store["runs"].append(result)
                     store["per_call"].append(commands / max(result["requests"], 1))
             print(f"load average before the memory figures: {os.getloadavg()}")
             print(f"\nGET one, c={args.concurrency}, {args.rounds} interleaved rounds of {args.seconds} s (medians)\n")
-            print("| store | req/s | p50 ms | p99 ms | Redis commands per REST call |")
-            print("|---|---|---|---|---|")
+            print("| store | req/s | p50 ms | p99 ms | proxy CPU µs / call | redis-server CPU µs / call | Redis commands per REST call |")
+            print("|---|---|---|---|---|---|---|")
             for name, store in stores.items():
                 runs = store["runs"]
                 print(f"| {name} | {statistics.median(r['rps'] for r in runs):,.0f} | "
                       f"{statistics.median(r['p50'] for r in runs):.2f} | {statistics.median(r['p99'] for r in runs):.2f} | "
+                      f"{statistics.median(store['cpu_proxy']):.1f} | {statistics.median(store['cpu_redis']):.1f} | "
                       f"{statistics.median(store['per_call']):.3f} |")
             ratio = statistics.median(r["rps"] for r in stores["redis"]["runs"]) / \
                 statistics.median(r["rps"] for r in stores["memory"]["runs"])
