@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::odoo::UpstreamConfig;
 use crate::secret::Secret;
+use crate::tokens::{RedisConfig, SealKey, StoreConfig};
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -96,6 +97,8 @@ pub struct TokensConfig {
     pub ttl: Duration,
     pub max_tokens: usize,
     pub max_per_user: usize,
+    /// Where tokens live: this process's memory, or a Redis shared by every instance.
+    pub store: StoreConfig,
 }
 
 /// Which `ir.model` field says that a model is served.
@@ -192,6 +195,7 @@ impl Default for Config {
                 ttl: Duration::from_secs(600),
                 max_tokens: 100_000,
                 max_per_user: 32,
+                store: StoreConfig::Memory,
             },
             gate: GateConfig {
                 flag_field: FlagField::Auto,
@@ -280,6 +284,13 @@ struct TokensSection {
     ttl_secs: Option<u64>,
     max_tokens: Option<usize>,
     max_per_user: Option<usize>,
+    store: Option<String>,
+    redis_url: Option<String>,
+    redis_password_env: Option<String>,
+    key_prefix: Option<String>,
+    encryption_key_env: Option<String>,
+    previous_encryption_key_env: Option<String>,
+    redis_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -467,6 +478,7 @@ impl Config {
         set_positive(&mut config.tokens.max_per_user, tokens.max_per_user, || {
             bad("[tokens] max_per_user", "must be at least 1")
         })?;
+        config.tokens.store = token_store(tokens, &env).map_err(|(key, why)| bad(key, &why))?;
 
         let gate = file.gate;
         if let Some(field) = gate.flag_field {
@@ -615,6 +627,68 @@ impl Config {
     }
 }
 
+/// `[tokens] store` and the keys that go with `store = "redis"`: (the key, what is wrong).
+fn token_store(
+    tokens: TokensSection,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<StoreConfig, (&'static str, String)> {
+    match tokens.store.as_deref() {
+        None | Some("memory") => return Ok(StoreConfig::Memory),
+        Some("redis") => {}
+        Some(_) => {
+            return Err((
+                "[tokens] store",
+                "must be \"memory\" or \"redis\"".to_owned(),
+            ))
+        }
+    }
+    let url = tokens
+        .redis_url
+        .unwrap_or_else(|| "redis://127.0.0.1:6379/0".to_owned());
+    RedisConfig::check_url(&url).map_err(|why| ("[tokens] redis_url", why))?;
+    let variable = |key: &'static str, name: &str| {
+        env(name)
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| (key, format!("the environment variable {name} is not set")))
+    };
+    let password = match &tokens.redis_password_env {
+        Some(name) => Some(Secret::new(variable("[tokens] redis_password_env", name)?)),
+        None => None,
+    };
+    let seal_key = |key: &'static str, name: &str| {
+        SealKey::from_base64(&variable(key, name)?)
+            .map_err(|why| (key, format!("the environment variable {name} {why}")))
+    };
+    let key = match &tokens.encryption_key_env {
+        Some(name) => seal_key("[tokens] encryption_key_env", name)?,
+        None => {
+            return Err((
+                "[tokens] encryption_key_env",
+                "is needed with store = \"redis\" (the name of the environment variable that holds 32 random bytes in base64, e.g. from `openssl rand -base64 32`)".to_owned(),
+            ))
+        }
+    };
+    let previous_key = match &tokens.previous_encryption_key_env {
+        Some(name) => Some(seal_key("[tokens] previous_encryption_key_env", name)?),
+        None => None,
+    };
+    let timeout = match tokens.redis_timeout_ms {
+        None => Duration::from_millis(1000),
+        Some(0) => return Err(("[tokens] redis_timeout_ms", "must be at least 1".to_owned())),
+        Some(ms) => Duration::from_millis(ms),
+    };
+    Ok(StoreConfig::Redis(RedisConfig {
+        url,
+        password,
+        key_prefix: tokens
+            .key_prefix
+            .unwrap_or_else(|| "odoo-rest-proxy:".to_owned()),
+        key,
+        previous_key,
+        timeout,
+    }))
+}
+
 fn set_positive<T: Default + PartialEq + Copy>(
     slot: &mut T,
     value: Option<T>,
@@ -715,6 +789,70 @@ mod tests {
         assert_eq!(service.password.expose(), "s3cret");
         assert!(!format!("{service:?}").contains("s3cret"));
         assert_eq!(parse("").unwrap().upstream.url, "http://127.0.0.1:8069");
+    }
+
+    #[test]
+    fn the_redis_store_and_its_one_line_errors() {
+        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="; // 32 bytes of 0x01
+        let env = |name: &str| match name {
+            "KEY" => Some(key.to_owned()),
+            "SHORT" => Some("AQEB".to_owned()),
+            "PW" => Some("redis-s3cret".to_owned()),
+            _ => None,
+        };
+        let load = |text: &str| Config::from_toml(text, Path::new("proxy.toml"), env);
+        assert!(matches!(
+            load("").unwrap().tokens.store,
+            StoreConfig::Memory
+        ));
+        let config = load("[tokens]\nstore = \"redis\"\nredis_url = \"redis://:inurl-s3cret@10.0.0.5:6380/2\"\nredis_password_env = \"PW\"\nencryption_key_env = \"KEY\"\nprevious_encryption_key_env = \"KEY\"\nkey_prefix = \"p:\"\nredis_timeout_ms = 250\n").unwrap();
+        let StoreConfig::Redis(redis) = &config.tokens.store else {
+            panic!("the redis store");
+        };
+        assert_eq!(redis.timeout, Duration::from_millis(250));
+        assert_eq!(redis.key_prefix, "p:");
+        assert_eq!(
+            redis.password.as_ref().map(|p| p.expose()),
+            Some("redis-s3cret")
+        );
+        assert!(redis.previous_key.is_some());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains(key), "{shown}");
+
+        let redis_with = |extra: &str| {
+            load(&format!("[tokens]\nstore = \"redis\"\n{extra}"))
+                .unwrap_err()
+                .to_string()
+        };
+        for (extra, expected) in [
+            ("", "[tokens] encryption_key_env: is needed"),
+            ("encryption_key_env = \"NOPE\"", "NOPE is not set"),
+            ("encryption_key_env = \"SHORT\"", "SHORT holds 3 bytes"),
+            (
+                "encryption_key_env = \"KEY\"\nredis_timeout_ms = 0",
+                "[tokens] redis_timeout_ms: must be at least 1",
+            ),
+            (
+                "encryption_key_env = \"KEY\"\nredis_password_env = \"NOPE\"",
+                "[tokens] redis_password_env",
+            ),
+            (
+                "encryption_key_env = \"KEY\"\nredis_url = \"http://:inurl-s3cret@h/\"",
+                "[tokens] redis_url: is not a redis://",
+            ),
+        ] {
+            let error = redis_with(extra);
+            assert!(error.starts_with("proxy.toml: [tokens] "), "{error}");
+            assert!(error.contains(expected), "{error}");
+            assert!(
+                !error.contains('\n') && !error.contains("s3cret"),
+                "{error}"
+            );
+        }
+        let error = load("[tokens]\nstore = \"valkey\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("[tokens] store: must be"), "{error}");
     }
 
     #[test]

@@ -80,6 +80,9 @@ pub enum Error {
     // The proxy's own fault.
     #[error("the token store is full; try again later")]
     TokenStoreFull,
+    /// The shared token store (Redis) did not answer in time or answered an error.
+    #[error("the token store is unavailable; try again later")]
+    TokenStoreUnavailable,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -139,7 +142,9 @@ impl Error {
                     }
                 },
             },
-            Error::Overloaded(_) | Error::TokenStoreFull => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Overloaded(_) | Error::TokenStoreFull | Error::TokenStoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -195,6 +200,7 @@ impl Error {
             },
             Error::Overloaded(_) => "erp_overloaded",
             Error::TokenStoreFull => "token_store_full",
+            Error::TokenStoreUnavailable => "token_store_unavailable",
             Error::Internal(_) => "internal_error",
         }
     }
@@ -241,6 +247,7 @@ impl Error {
                 error: UpstreamError::Overloaded(_),
                 ..
             } => Some(OVERLOAD_RETRY_AFTER_SECS),
+            Error::TokenStoreUnavailable => Some(1),
             _ => None,
         }
     }
@@ -248,6 +255,21 @@ impl Error {
 
 /// `Retry-After` on a 503 `erp_overloaded`: overload passes in moments, not minutes.
 const OVERLOAD_RETRY_AFTER_SECS: u64 = 1;
+
+impl From<crate::tokens::StoreError> for Error {
+    fn from(error: crate::tokens::StoreError) -> Error {
+        match error {
+            crate::tokens::StoreError::Full(_) => Error::TokenStoreFull,
+            crate::tokens::StoreError::Unavailable(_) => Error::TokenStoreUnavailable,
+        }
+    }
+}
+
+impl From<crate::tokens::Unavailable> for Error {
+    fn from(_: crate::tokens::Unavailable) -> Error {
+        Error::TokenStoreUnavailable
+    }
+}
 
 /// Exceptions that Odoo raises for a bad request (an unknown field, a bad domain leaf, a
 /// value of the wrong type) rather than for a failure of the server.

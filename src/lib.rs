@@ -6,7 +6,7 @@
 //! - [`config`]: CLI and `proxy.toml` into a validated [`config::Config`]; all defaults.
 //! - [`server`]: accept loop, hyper connections, graceful shutdown, routing.
 //! - [`api`]: the REST surface (request parsing, tokens endpoints, records, model gate).
-//! - [`tokens`]: the in-memory token store.
+//! - [`tokens`]: the token store: in memory, or in a Redis shared by every instance.
 //! - [`odoo`]: the only code that talks to the upstream ERP.
 //! - [`xmlrpc`]: the XML-RPC codec (no I/O).
 //! - [`pyliteral`]: the Python-literal parser for `field` and `filters` (no I/O).
@@ -48,7 +48,9 @@ pub async fn run(
         .tokens
         .spawn_sweeper(std::time::Duration::from_secs(30));
     server::serve(state, listener, shutdown).await;
-    sweeper.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     Ok(())
 }
 
@@ -96,11 +98,13 @@ pub fn run_per_core(
                     };
                     let _ = bound.send(listener.local_addr().map_err(|e| e.to_string()));
                     let state = Arc::new(state);
-                    let sweeper = (index == 0).then(|| {
-                        state
-                            .tokens
-                            .spawn_sweeper(std::time::Duration::from_secs(30))
-                    });
+                    let sweeper = (index == 0)
+                        .then(|| {
+                            state
+                                .tokens
+                                .spawn_sweeper(std::time::Duration::from_secs(30))
+                        })
+                        .flatten();
                     if index == 0 {
                         // `[upstream] protocol = "auto"` asks the ERP's version at start-up
                         // (and again at the first login after it was unreachable).

@@ -134,10 +134,13 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
         let _ = stop.send(true);
     });
     let upstream = odoo_rest_proxy::secret::redact_url(&config.upstream.url);
+    let token_store = config.tokens.store.describe();
     let threads = config.server_threads();
+    // A shared token store's connection lives on this runtime.
+    let _context = runtime.enter();
     odoo_rest_proxy::run_per_core(config, threads, stopped, |addr| {
         println!("odoo-rest-proxy listening on http://{addr}");
-        tracing::info!(%upstream, threads, "serving");
+        tracing::info!(%upstream, %token_store, threads, "serving");
     })
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
-use super::limiter::Attempt;
+use super::limiter::{Attempt, Refusal};
 use super::request::{self, Params};
 use super::AppState;
 use crate::error::{Error, Operation};
@@ -33,14 +33,18 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
     let attempt = state
         .logins
         .begin(client, &login)
-        .map_err(Error::TooManyAttempts)?;
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::TooMany(seconds) => Error::TooManyAttempts(seconds),
+            Refusal::Unavailable => Error::TokenStoreUnavailable,
+        })?;
     // Over JSON-2 the password must be an API key; in auto mode a credential JSON-2 refuses
     // (a password, on 19 to 21) gets an XML-RPC session, as on older servers.
     if state.odoo.offers_json2().await {
         match login_json2(state, &db, &login, &password).await {
             Ok(Some(who)) => {
-                refund(attempt);
-                return issue(state, db, login, password, who, Protocol::Json2);
+                refund(attempt).await;
+                return issue(state, db, login, password, who, Protocol::Json2).await;
             }
             Ok(None) if state.odoo.protocol_choice() == ProtocolChoice::Json2 => {
                 return Err(Error::ApiKeyRequired)
@@ -54,7 +58,7 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
                 },
             ) => return Err(e),
             Err(e) => {
-                refund(attempt);
+                refund(attempt).await;
                 return Err(e);
             }
         }
@@ -69,11 +73,11 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
         }
         Err(e @ UpstreamError::Fault(_)) => return Err(Error::upstream(Operation::Login, e)),
         Err(e) => {
-            refund(attempt);
+            refund(attempt).await;
             return Err(Error::upstream(Operation::Login, e));
         }
     };
-    refund(attempt);
+    refund(attempt).await;
     let call = |model: &'static str, method: &'static str, args: Value, kwargs: Option<Value>| {
         state
             .odoo
@@ -96,7 +100,7 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
         user_context: user_context(&context, uid),
         company_id,
     };
-    issue(state, db, login, password, who, Protocol::XmlRpc)
+    issue(state, db, login, password, who, Protocol::XmlRpc).await
 }
 
 /// Who a login is: what get_tokens answers besides the token.
@@ -179,7 +183,7 @@ async fn login_json2(
 }
 
 /// Issues a token for a checked login and builds get_tokens' answer.
-fn issue(
+async fn issue(
     state: &AppState,
     db: String,
     login: String,
@@ -201,10 +205,7 @@ fn issue(
         company_id: company_id.clone(),
         protocol,
     };
-    let token = state
-        .tokens
-        .issue(session)
-        .map_err(|_| Error::TokenStoreFull)?;
+    let token = state.tokens.issue(session).await?;
     let mut body = Map::new();
     body.insert("uid".into(), uid.into());
     body.insert("user_context".into(), user_context);
@@ -234,15 +235,18 @@ pub fn refuse_query_credentials(query: Option<&str>) -> Result<(), Error> {
     Ok(())
 }
 
-fn refund(attempt: Option<Attempt<'_>>) {
+async fn refund(attempt: Option<Attempt<'_>>) {
     if let Some(attempt) = attempt {
-        attempt.refund();
+        attempt.refund().await;
     }
 }
 
 /// `POST /api/auth/delete_tokens` with the token in a header.
-pub fn delete_tokens(state: &AppState, headers: &HeaderMap) -> Result<Value, Error> {
-    let revoked = request::access_token(headers).is_some_and(|token| state.tokens.revoke(token));
+pub async fn delete_tokens(state: &AppState, headers: &HeaderMap) -> Result<Value, Error> {
+    let revoked = match request::access_token(headers) {
+        Some(token) => state.tokens.revoke(token).await?,
+        None => false,
+    };
     if !revoked {
         return Err(Error::NoTokenToDelete);
     }

@@ -48,19 +48,29 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state for `config`. With the Redis token store, it needs a tokio runtime (the
+    /// connection's tasks run there).
     pub fn new(config: Config) -> Result<AppState, String> {
-        Ok(AppState {
-            odoo: OdooClient::new(&config.upstream)?,
-            passthrough: passthrough(&config)?,
-            tokens: Arc::new(TokenStore::new(TokenLimits {
+        let tokens = Arc::new(TokenStore::new(
+            TokenLimits {
                 ttl: config.tokens.ttl,
                 max_tokens: config.tokens.max_tokens,
                 max_per_user: config.tokens.max_per_user,
-            })),
-            logins: Arc::new(LoginLimiter::new(
-                config.limits.login_attempts,
-                config.limits.login_window,
-            )),
+            },
+            &config.tokens.store,
+        )?);
+        Ok(AppState {
+            odoo: OdooClient::new(&config.upstream)?,
+            passthrough: passthrough(&config)?,
+            tokens: Arc::clone(&tokens),
+            logins: Arc::new(match tokens.redis_link() {
+                Some(link) => LoginLimiter::shared(
+                    config.limits.login_attempts,
+                    config.limits.login_window,
+                    Arc::clone(link),
+                ),
+                None => LoginLimiter::new(config.limits.login_attempts, config.limits.login_window),
+            }),
             gate: Arc::new(Gate::new(config.gate.clone())),
             fields: Arc::new(TtlCache::new(
                 config.gate.cache_ttl,
@@ -194,13 +204,19 @@ where
                 .await
                 .map(Reply::Value)
         }
-        "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers).map(Reply::Value),
+        "auth/delete_tokens" => auth::delete_tokens(state, &parts.headers)
+            .await
+            .map(Reply::Value),
         "openapi.json" | "openapi.json/" if state.config.openapi.enabled => {
             if parts.method != Method::GET {
                 return Err(Error::MethodNotAllowed(parts.method.to_string()));
             }
             let token = request::access_token(&parts.headers).ok_or(Error::TokenMissing)?;
-            let session = state.tokens.lookup(token).ok_or(Error::TokenInvalid)?;
+            let session = state
+                .tokens
+                .lookup(token)
+                .await?
+                .ok_or(Error::TokenInvalid)?;
             openapi::document(state, &session, &parts.headers, peer)
                 .await
                 .map(Reply::Json)
@@ -218,7 +234,11 @@ where
                 return Err(Error::MethodNotAllowed(parts.method.to_string()));
             }
             let token = request::access_token(&parts.headers).ok_or(Error::TokenMissing)?;
-            let session = state.tokens.lookup(token).ok_or(Error::TokenInvalid)?;
+            let session = state
+                .tokens
+                .lookup(token)
+                .await?
+                .ok_or(Error::TokenInvalid)?;
             if !is_model_name(model) {
                 return Err(Error::ModelNotFound(model.to_owned()));
             }
@@ -235,9 +255,10 @@ where
                 )
                 .await
             };
-            served
-                .await
-                .map_err(|e| revoked_key(state, &session, token, e))
+            match served.await {
+                Ok(reply) => Ok(reply),
+                Err(error) => Err(revoked_key(state, &session, token, error).await),
+            }
         }
     }
 }
@@ -267,9 +288,8 @@ pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr])
     client
 }
 
-/// Odoo model names: lowercase words joined by dots (`res.partner`, `x_custom.model`).
 /// Over JSON-2 a 401 on a call means the API key was revoked or expired: the token goes too.
-fn revoked_key(
+async fn revoked_key(
     state: &AppState,
     session: &crate::tokens::Session,
     token: &str,
@@ -280,13 +300,16 @@ fn revoked_key(
             error: crate::odoo::UpstreamError::Fault(crate::odoo::OdooFault::AccessDenied),
             ..
         } if session.protocol == crate::odoo::Protocol::Json2 => {
-            state.tokens.revoke(token);
+            // The store may be unreachable: the client is told the token is invalid all the
+            // same, and the token expires by itself.
+            let _ = state.tokens.revoke(token).await;
             Error::TokenInvalid
         }
         other => other,
     }
 }
 
+/// Odoo model names: lowercase words joined by dots (`res.partner`, `x_custom.model`).
 fn is_model_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128

@@ -677,8 +677,14 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
             company_id: Value::Null,
             protocol: Default::default(),
         })
+        .await
         .expect("room");
-    let session = state.tokens.lookup(issued.as_str()).expect("live");
+    let session = state
+        .tokens
+        .lookup(issued.as_str())
+        .await
+        .expect("the memory store answers")
+        .expect("live");
     let params = odoo_rest_proxy::api::request::parse_params(
         Some(&format!("password={api_key}")),
         Some("application/x-www-form-urlencoded"),

@@ -12,6 +12,7 @@ mod odoo;
 mod openapi;
 mod overload;
 mod passthrough;
+mod shared_store;
 mod support;
 mod transcode;
 mod upstream_failures;

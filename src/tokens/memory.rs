@@ -1,10 +1,10 @@
-//! The in-memory token store: issue, look up, revoke and expire access tokens. No I/O.
+//! The in-memory token store (one process): issue, look up, revoke and expire access tokens.
+//! No I/O.
 //!
-//! Tokens are 256 random bits from a CSPRNG, handed out as 64 hex characters. The store never
-//! keeps a token itself: it keys its map by the token's SHA-256, so a lookup compares hashes of
-//! what the client sent, and its timing says nothing about the tokens held. The store is
-//! bounded twice: at most `max_tokens` live tokens (then [`StoreFull`]) and at most
-//! `max_per_user` per (database, login) (then the user's oldest token is evicted).
+//! The store never keeps a token itself: it keys its map by the token's SHA-256, so a lookup
+//! compares hashes of what the client sent, and its timing says nothing about the tokens held.
+//! The store is bounded twice: at most `max_tokens` live tokens (then [`StoreFull`]) and at
+//! most `max_per_user` per (database, login) (then the user's oldest token is evicted).
 //!
 //! Locking: no method holds a guard of one map while it touches the other map, and nothing
 //! here awaits while holding a guard.
@@ -15,83 +15,12 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use rand::RngCore;
-use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::secret::Secret;
-
-/// Random bytes in a token (256 bits).
-const TOKEN_BYTES: usize = 32;
-
-/// What one token stands for: who logged in, where, and the credential for `execute_kw`.
-#[derive(Clone, PartialEq)]
-pub struct Session {
-    pub db: String,
-    pub uid: i64,
-    pub login: String,
-    /// The credential sent with every `execute_kw`: a password or an API key.
-    pub password: Secret,
-    pub user_context: Value,
-    pub company_id: Value,
-    /// The wire this session's calls travel on (JSON-2 only with an API key).
-    pub protocol: crate::odoo::Protocol,
-}
-
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
-            .field("db", &self.db)
-            .field("uid", &self.uid)
-            .field("login", &self.login)
-            .field("password", &"***")
-            .field("user_context", &self.user_context)
-            .field("company_id", &self.company_id)
-            .field("protocol", &self.protocol)
-            .finish()
-    }
-}
-
-/// The token text handed to the client. Its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    /// The token itself, for the one response that hands it out.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(***)")
-    }
-}
-
-/// Bounds of a [`TokenStore`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenLimits {
-    /// How long a token lives after it is issued.
-    pub ttl: Duration,
-    /// Most live tokens in the store.
-    pub max_tokens: usize,
-    /// Most live tokens per (database, login); issuing one more evicts the oldest.
-    pub max_per_user: usize,
-}
-
-/// The store holds `max_tokens` live tokens already, none of them expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("too many live access tokens; try again later")]
-pub struct StoreFull;
-
-/// SHA-256 of a token: the map key.
-type TokenKey = [u8; 32];
-
-/// SHA-256 of (database, login): the per-user key.
-type UserKey = [u8; 32];
+use super::{
+    new_token, token_key, user_key, Session, StoreFull, Token, TokenKey, TokenLimits, UserKey,
+};
 
 struct Entry {
     session: Arc<Session>,
@@ -105,8 +34,8 @@ struct UserTokens {
     keys: Vec<TokenKey>,
 }
 
-/// Access tokens and the sessions they stand for.
-pub struct TokenStore {
+/// Access tokens and the sessions they stand for, in this process's memory.
+pub struct MemoryStore {
     limits: TokenLimits,
     tokens: DashMap<TokenKey, Entry>,
     users: DashMap<UserKey, UserTokens>,
@@ -114,18 +43,18 @@ pub struct TokenStore {
     reserved: AtomicUsize,
 }
 
-impl fmt::Debug for TokenStore {
+impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenStore")
+        f.debug_struct("MemoryStore")
             .field("limits", &self.limits)
             .field("live", &self.tokens.len())
             .finish_non_exhaustive()
     }
 }
 
-impl TokenStore {
-    pub fn new(limits: TokenLimits) -> TokenStore {
-        TokenStore {
+impl MemoryStore {
+    pub fn new(limits: TokenLimits) -> MemoryStore {
+        MemoryStore {
             limits,
             tokens: DashMap::new(),
             users: DashMap::new(),
@@ -192,7 +121,7 @@ impl TokenStore {
         if !still_listed {
             self.remove_token(&key);
         }
-        Ok(Token(token))
+        Ok(Token::new(token))
     }
 
     /// The session of a live token; `None` when unknown or expired (an expired one is removed).
@@ -249,7 +178,7 @@ impl TokenStore {
 
     /// Sweeps every `every` in the background, until the store is dropped.
     pub fn spawn_sweeper(self: &Arc<Self>, every: Duration) -> JoinHandle<()> {
-        let store: Weak<TokenStore> = Arc::downgrade(self);
+        let store: Weak<MemoryStore> = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -307,38 +236,10 @@ impl TokenStore {
     }
 }
 
-fn new_token() -> String {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    rand::rng().fill_bytes(&mut bytes);
-    let mut text = String::with_capacity(TOKEN_BYTES * 2);
-    for byte in bytes {
-        text.push(hex_digit(byte >> 4));
-        text.push(hex_digit(byte & 0x0f));
-    }
-    text
-}
-
-fn hex_digit(nibble: u8) -> char {
-    char::from(b"0123456789abcdef"[usize::from(nibble & 0x0f)])
-}
-
-fn token_key(token: &str) -> TokenKey {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-fn user_key(db: &str, login: &str) -> UserKey {
-    let mut hasher = Sha256::new();
-    // Length prefixes keep ("ab", "c") and ("a", "bc") apart.
-    hasher.update((db.len() as u64).to_le_bytes());
-    hasher.update(db.as_bytes());
-    hasher.update((login.len() as u64).to_le_bytes());
-    hasher.update(login.as_bytes());
-    hasher.finalize().into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
     use serde_json::json;
     use std::collections::HashSet;
 
@@ -364,7 +265,7 @@ mod tests {
 
     #[tokio::test]
     async fn issue_lookup_revoke() {
-        let store = TokenStore::new(limits(60, 100, 10));
+        let store = MemoryStore::new(limits(60, 100, 10));
         let token = store.issue(session("admin")).expect("room for one token");
         assert_eq!(token.as_str().len(), 64);
         assert!(token.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
@@ -382,7 +283,7 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_differ() {
-        let store = TokenStore::new(limits(60, 1000, 1000));
+        let store = MemoryStore::new(limits(60, 1000, 1000));
         let tokens: HashSet<String> = (0..200)
             .map(|_| {
                 store
@@ -397,7 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_tokens_are_not_found() {
-        let store = TokenStore::new(limits(60, 100, 10));
+        let store = MemoryStore::new(limits(60, 100, 10));
         store.issue(session("admin")).expect("room");
         for token in ["", "x", &"0".repeat(64), &"é".repeat(1000)] {
             assert!(store.lookup(token).is_none());
@@ -408,30 +309,16 @@ mod tests {
 
     #[tokio::test]
     async fn the_map_never_holds_the_token() {
-        let store = TokenStore::new(limits(60, 100, 10));
+        let store = MemoryStore::new(limits(60, 100, 10));
         let token = store.issue(session("admin")).expect("room");
-        // SHA-256("abc") from FIPS 180-2, appendix B.1: the key is the token's digest.
-        let abc: String = token_key("abc")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(
-            abc,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        let keys: Vec<TokenKey> = store.tokens.iter().map(|entry| *entry.key()).collect();
-        assert_eq!(keys, [token_key(token.as_str())]);
-        // Nor the token's own 32 random bytes (what its 64 hex characters spell).
-        let hex = token.as_str();
-        let raw: Vec<u8> = (0..32)
-            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
-            .collect();
-        assert_ne!(keys[0][..], raw[..]);
+        let key = token_key(token.as_str());
+        assert!(store.tokens.contains_key(&key));
+        assert_ne!(&key[..], token.as_str().as_bytes());
     }
 
     #[tokio::test(start_paused = true)]
     async fn tokens_expire() {
-        let store = TokenStore::new(limits(60, 100, 10));
+        let store = MemoryStore::new(limits(60, 100, 10));
         let token = store.issue(session("admin")).expect("room");
         tokio::time::advance(Duration::from_secs(59)).await;
         assert!(store.lookup(token.as_str()).is_some());
@@ -443,7 +330,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn sweep_removes_only_expired_tokens() {
-        let store = TokenStore::new(limits(60, 100, 10));
+        let store = MemoryStore::new(limits(60, 100, 10));
         let old: Vec<Token> = (0..3)
             .map(|_| store.issue(session("a")).expect("room"))
             .collect();
@@ -462,7 +349,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_sweeper_sweeps_and_stops_with_the_store() {
-        let store = Arc::new(TokenStore::new(limits(60, 100, 10)));
+        let store = Arc::new(MemoryStore::new(limits(60, 100, 10)));
         store.issue(session("admin")).expect("room");
         let sweeper = store.spawn_sweeper(Duration::from_secs(10));
         tokio::time::sleep(Duration::from_secs(75)).await;
@@ -477,7 +364,7 @@ mod tests {
 
     #[tokio::test]
     async fn per_user_cap_evicts_the_oldest() {
-        let store = TokenStore::new(limits(60, 100, 3));
+        let store = MemoryStore::new(limits(60, 100, 3));
         let tokens: Vec<Token> = (0..5)
             .map(|_| store.issue(session("admin")).expect("room"))
             .collect();
@@ -500,7 +387,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_login_on_another_database_is_another_user() {
-        let store = TokenStore::new(limits(60, 100, 1));
+        let store = MemoryStore::new(limits(60, 100, 1));
         let first = store.issue(session("admin")).expect("room");
         let mut elsewhere = session("admin");
         elsewhere.db = "other".to_owned();
@@ -511,7 +398,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_full_store_sweeps_then_refuses() {
-        let store = TokenStore::new(limits(60, 2, 10));
+        let store = MemoryStore::new(limits(60, 2, 10));
         store.issue(session("a")).expect("room");
         store.issue(session("b")).expect("room");
         assert_eq!(store.issue(session("c")), Err(StoreFull));
@@ -526,7 +413,7 @@ mod tests {
 
     #[tokio::test]
     async fn equal_sessions_share_one_allocation() {
-        let store = TokenStore::new(limits(60, 100, 10));
+        let store = MemoryStore::new(limits(60, 100, 10));
         let first = store.issue(session("admin")).expect("room");
         let second = store.issue(session("admin")).expect("room");
         let a = store.lookup(first.as_str()).expect("live");
@@ -548,7 +435,7 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("admin"), "{shown}");
 
-        let token = Token("0123456789abcdef".to_owned());
+        let token = Token::new("0123456789abcdef".to_owned());
         assert_eq!(format!("{token:?}"), "Token(***)");
         assert_eq!(
             StoreFull.to_string(),
@@ -565,7 +452,7 @@ mod tests {
         const ROUNDS: usize = 400;
         let ttl = Duration::from_millis(20);
         let evictions_possible = max_per_user < WORKERS * ROUNDS;
-        let store = Arc::new(TokenStore::new(TokenLimits {
+        let store = Arc::new(MemoryStore::new(TokenLimits {
             ttl,
             max_tokens: WORKERS * ROUNDS,
             max_per_user,
