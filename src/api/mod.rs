@@ -17,7 +17,9 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use serde_json::{Map, Value};
 
 use crate::config::Config;
+use crate::cors::Cors;
 use crate::error::Error;
+use crate::metrics::{LoginOutcome, Metrics};
 use crate::odoo::OdooClient;
 use crate::passthrough::Passthrough;
 use crate::plumbing::{error_response, json_response, Body};
@@ -42,13 +44,19 @@ pub struct AppState {
     pub logins: Arc<LoginLimiter>,
     /// Open client connections, capped by `[limits] max_connections` across all threads.
     pub connections: Arc<tokio::sync::Semaphore>,
+    /// Every metric, shared by all threads.
+    pub metrics: Arc<Metrics>,
+    pub cors: Cors,
 }
 
 impl AppState {
     pub fn new(config: Config) -> Result<AppState, String> {
+        let metrics = Arc::new(Metrics::new());
         Ok(AppState {
-            odoo: OdooClient::new(&config.upstream)?,
-            passthrough: passthrough(&config)?,
+            odoo: OdooClient::new(&config.upstream)?.with_metrics(Arc::clone(&metrics)),
+            passthrough: passthrough(&config, &metrics)?,
+            cors: Cors::new(&config.cors),
+            metrics,
             tokens: Arc::new(TokenStore::new(TokenLimits {
                 ttl: config.tokens.ttl,
                 max_tokens: config.tokens.max_tokens,
@@ -70,7 +78,9 @@ impl AppState {
     pub fn for_another_thread(&self) -> Result<AppState, String> {
         Ok(AppState {
             odoo: self.odoo.with_own_pool(&self.config.upstream)?,
-            passthrough: passthrough(&self.config)?,
+            passthrough: passthrough(&self.config, &self.metrics)?,
+            metrics: Arc::clone(&self.metrics),
+            cors: self.cors.clone(),
             tokens: Arc::clone(&self.tokens),
             logins: Arc::clone(&self.logins),
             gate: Arc::clone(&self.gate),
@@ -82,11 +92,14 @@ impl AppState {
 }
 
 /// Pass-through with a connection pool of its own, or `None` when it is off.
-fn passthrough(config: &Config) -> Result<Option<Passthrough>, String> {
+fn passthrough(config: &Config, metrics: &Arc<Metrics>) -> Result<Option<Passthrough>, String> {
     config
         .passthrough
         .enabled
-        .then(|| Passthrough::new(&config.upstream, config.passthrough.clone()))
+        .then(|| {
+            Passthrough::new(&config.upstream, config.passthrough.clone())
+                .map(|p| p.with_metrics(Arc::clone(metrics)))
+        })
         .transpose()
 }
 
@@ -99,7 +112,18 @@ where
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let is_login = path == "/api/auth/get_tokens";
-    match route(state, request, peer).await {
+    let result = route(state, request, peer).await;
+    if is_login {
+        state.metrics.login(match &result {
+            Ok(_) => LoginOutcome::Ok,
+            Err(Error::EmptyLogin | Error::LoginFailed | Error::InvalidDatabase) => {
+                LoginOutcome::Denied
+            }
+            Err(Error::TooManyAttempts(_)) => LoginOutcome::RateLimited,
+            Err(_) => LoginOutcome::Error,
+        });
+    }
+    match result {
         Ok(reply) => {
             let body = match reply {
                 Reply::Value(value) => {
@@ -183,6 +207,7 @@ where
             }
             let token = request::access_token(&parts.headers).ok_or(Error::TokenMissing)?;
             let session = state.tokens.lookup(token).ok_or(Error::TokenInvalid)?;
+            crate::access::set_user(&session.db, session.uid);
             if !is_model_name(model) {
                 return Err(Error::ModelNotFound(model.to_owned()));
             }

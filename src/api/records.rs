@@ -204,7 +204,11 @@ impl Call<'_> {
     /// The model's fields (`fields_get`), cached per database and model.
     async fn fields(&self) -> Result<Arc<Map<String, Value>>, Error> {
         let db = &self.session.db;
-        if let Some(fields) = self.state.fields.get(db, self.model) {
+        let cached = self.state.fields.get(db, self.model);
+        self.state
+            .metrics
+            .cache_lookup(crate::metrics::Cache::Fields, cached.is_some());
+        if let Some(fields) = cached {
             return Ok(fields);
         }
         let fields = self

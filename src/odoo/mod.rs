@@ -3,11 +3,12 @@
 //! go wrong into an [`UpstreamError`]. It knows nothing of REST or tokens.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use crate::metrics::{Metrics, Outcome, UpstreamMethod};
 use crate::secret::Secret;
 use crate::xmlrpc::{self, Fault, Param};
 
@@ -50,8 +51,10 @@ pub struct OdooClient {
     http: reqwest::Client,
     common_url: reqwest::Url,
     object_url: reqwest::Url,
+    db_url: reqwest::Url,
     slots: Arc<Semaphore>,
     max_response_bytes: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for OdooClient {
@@ -73,9 +76,22 @@ impl OdooClient {
             http: http_client(config)?,
             common_url: endpoint(base, "common")?,
             object_url: endpoint(base, "object")?,
+            db_url: endpoint(base, "db")?,
             slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             max_response_bytes: config.max_response_bytes,
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// The same client, recording its calls in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> OdooClient {
+        metrics.set_upstream_concurrency_limit(self.slots.available_permits());
+        OdooClient { metrics, ..self }
+    }
+
+    /// Where this client records its calls.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The same client with a connection pool of its own, for another thread's runtime; the
@@ -87,10 +103,34 @@ impl OdooClient {
         })
     }
 
+    /// The same client with concurrency slots of its own (the readiness probe's, which must
+    /// never take a client's slot); metrics stay shared.
+    pub fn with_own_slots(&self) -> OdooClient {
+        OdooClient {
+            slots: Arc::new(Semaphore::new(1)),
+            ..self.clone()
+        }
+    }
+
     /// `common.version()`.
     pub async fn version(&self) -> Result<Value, UpstreamError> {
         self.call(&self.common_url, "version", &[], Value::read)
             .await
+    }
+
+    /// `db.list()`: the databases, where the server allows listing them (else a fault).
+    pub async fn list_databases(&self) -> Result<Vec<String>, UpstreamError> {
+        let answer = self.call(&self.db_url, "list", &[], Value::read).await?;
+        match answer {
+            Value::Array(names) => Ok(names
+                .into_iter()
+                .filter_map(|name| name.as_str().map(str::to_owned))
+                .collect()),
+            other => Err(UpstreamError::Unreadable(format!(
+                "db.list answered {} instead of an array",
+                kind_of(&other)
+            ))),
+        }
     }
 
     /// `common.authenticate(db, login, password, {})`: the uid, or `None` for a wrong login.
@@ -154,7 +194,30 @@ impl OdooClient {
             .await
     }
 
+    /// One call, recorded (ERP method, outcome, duration) in the metrics and in the
+    /// request's upstream time: the one place where upstream calls are counted.
     async fn call<T>(
+        &self,
+        url: &reqwest::Url,
+        method: &str,
+        params: &[Param<'_>],
+        decode: impl FnOnce(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
+    ) -> Result<T, UpstreamError> {
+        // execute_kw's ERP method is its fifth parameter.
+        let erp_method = match (method, params.get(4)) {
+            ("execute_kw", Some(Param::Str(name))) => UpstreamMethod::of(name),
+            _ => UpstreamMethod::of(method),
+        };
+        let started = Instant::now();
+        let result = self.call_untimed(url, method, params, decode).await;
+        let elapsed = started.elapsed();
+        self.metrics
+            .upstream_call(erp_method, outcome(&result), elapsed);
+        crate::access::add_upstream_time(elapsed);
+        result
+    }
+
+    async fn call_untimed<T>(
         &self,
         url: &reqwest::Url,
         method: &str,
@@ -163,11 +226,14 @@ impl OdooClient {
     ) -> Result<T, UpstreamError> {
         let mut body = Vec::with_capacity(1024);
         xmlrpc::encode_call_params(&mut body, method, params);
+        let queued = self.metrics.upstream_queued();
         let _slot = self
             .slots
             .acquire()
             .await
             .map_err(|_| UpstreamError::Unreachable("the client is shut down".into()))?;
+        drop(queued);
+        let _in_flight = self.metrics.upstream_in_flight();
         let response = self
             .http
             .post(url.clone())
@@ -211,6 +277,32 @@ impl OdooClient {
             bytes.extend_from_slice(&chunk);
         }
         Ok(bytes)
+    }
+}
+
+/// The metrics label of how a call ended.
+fn outcome<T>(result: &Result<T, UpstreamError>) -> Outcome {
+    let Err(error) = result else {
+        return Outcome::Ok;
+    };
+    match error {
+        UpstreamError::Unreachable(_) => Outcome::Unreachable,
+        UpstreamError::Timeout => Outcome::Timeout,
+        UpstreamError::HttpError {
+            status: 429 | 503, ..
+        } => Outcome::Overloaded,
+        UpstreamError::HttpError { .. } | UpstreamError::Unreadable(_) => Outcome::BadResponse,
+        UpstreamError::Fault(fault) => match fault {
+            OdooFault::AccessDenied => Outcome::AccessDenied,
+            OdooFault::AccessError(_) => Outcome::AccessError,
+            OdooFault::MissingRecord(_)
+            | OdooFault::UnknownModel(_)
+            | OdooFault::UnknownDatabase(_) => Outcome::Missing,
+            OdooFault::UserError(_) => Outcome::UserError,
+            // The method ran; only its answer (None) could not be carried.
+            OdooFault::ReturnedNone => Outcome::Ok,
+            OdooFault::ServerError { .. } => Outcome::ServerError,
+        },
     }
 }
 

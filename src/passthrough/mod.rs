@@ -19,6 +19,7 @@ use hyper_util::rt::TokioIo;
 
 use crate::config::PassthroughConfig;
 use crate::error::{Error, Operation};
+use crate::metrics::{Direction, Metrics};
 use crate::odoo::UpstreamConfig;
 use crate::odoo::UpstreamError;
 use crate::plumbing::{Body, BoxError};
@@ -38,6 +39,7 @@ pub struct Passthrough {
     own_urls: Vec<String>,
     config: PassthroughConfig,
     timeout: std::time::Duration,
+    metrics: Arc<Metrics>,
 }
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -97,12 +99,27 @@ impl Passthrough {
             own_urls,
             config,
             timeout: upstream.timeout,
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// The same pass-through, counting its bytes and WebSockets in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Passthrough {
+        Passthrough { metrics, ..self }
+    }
+
+    /// Where this pass-through counts its bytes (the server counts those sent to the client).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Forwards one request; an upstream failure becomes a JSON 502 or 504.
     pub async fn forward(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-        match self.try_forward(request, peer).await {
+        let started = std::time::Instant::now();
+        let result = self.try_forward(request, peer).await;
+        // The ERP's time to the response head, for the access log.
+        crate::access::add_upstream_time(started.elapsed());
+        match result {
             Ok(response) => response,
             Err(error) => crate::plumbing::error_response(&Error::upstream(Operation::Read, error)),
         }
@@ -148,7 +165,16 @@ impl Passthrough {
             parts.headers.insert(header::HOST, self.authority.clone());
         }
 
-        let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
+        let to_upstream = self.metrics.passthrough_bytes(Direction::ToUpstream);
+        let body = body
+            .map_frame(move |frame| {
+                if let Some(data) = frame.data_ref() {
+                    to_upstream.inc_by(data.len() as u64);
+                }
+                frame
+            })
+            .map_err(|e| -> BoxError { Box::new(e) })
+            .boxed();
         let outgoing = Request::from_parts(parts, body);
         let Some(client_upgrade) = client_upgrade else {
             let mut response = tokio::time::timeout(self.timeout, self.pool.send(outgoing))
@@ -180,7 +206,11 @@ impl Passthrough {
             headers.insert(header::UPGRADE, protocol);
         }
         let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tokio::spawn(splice(client_upgrade, upstream_upgrade));
+        let open = self.metrics.websocket_open();
+        tokio::spawn(async move {
+            splice(client_upgrade, upstream_upgrade).await;
+            drop(open);
+        });
         let (parts, _) = response.into_parts();
         Ok(Response::from_parts(
             parts,

@@ -678,15 +678,23 @@ fn run_per_core_serves_on_every_thread_and_stops() {
         ..Default::default()
     };
     config.upstream.url = erp.url();
+    config.admin.listen = Some("127.0.0.1:0".parse().unwrap());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let server = std::thread::spawn(move || {
-        odoo_rest_proxy::run_per_core(config, 2, stopped, |addr| addr_tx.send(addr).unwrap())
+        odoo_rest_proxy::run_per_core(config, 2, stopped, |addr, admin| {
+            addr_tx.send((addr, admin)).unwrap()
+        })
     });
-    let addr = addr_rx
+    let (addr, admin) = addr_rx
         .recv_timeout(std::time::Duration::from_secs(10))
         .unwrap();
+    let admin = admin.expect("the admin listener is on");
     runtime.block_on(async {
+        let health = reqwest::get(format!("http://{admin}/healthz"))
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
         // Fresh connections, so that the kernel spreads them over both listeners.
         for _ in 0..8 {
             let http = reqwest::Client::new();
