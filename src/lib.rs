@@ -126,18 +126,21 @@ pub fn run_per_core(
     }
     states.insert(0, first);
 
-    // The admin listener is bound here, so that a taken port fails the start at once.
-    let mut admin_listener = match states[0].config.admin.listen {
-        Some(admin) => {
-            let listener = std::net::TcpListener::bind(admin)
-                .map_err(|e| format!("cannot listen on {admin} ([admin] listen): {e}"))?;
-            listener
-                .set_nonblocking(true)
-                .map_err(|e| format!("cannot listen on {admin} ([admin] listen): {e}"))?;
-            Some(listener)
+    // A taken admin port does not stop the proxy (two proxies on one machine, both with the
+    // default 127.0.0.1:9180): it serves without, and says so at WARN.
+    let mut admin_listener = states[0].config.admin.listen.and_then(|admin| {
+        let bound = std::net::TcpListener::bind(admin).and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            Ok(listener)
+        });
+        match bound {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%admin, %error, "no admin listener: cannot listen on [admin] listen");
+                None
+            }
         }
-        None => None,
-    };
+    });
     let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
     let mut addr = states[0].config.listen;
     let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();

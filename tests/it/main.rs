@@ -5,6 +5,7 @@ mod api;
 mod demo;
 mod hardening;
 mod odoo;
+mod ops;
 mod passthrough;
 mod support;
 mod transcode;
