@@ -16,6 +16,9 @@
 //! - [`plumbing`]: the response body type and JSON responses, below server, api and
 //!   pass-through.
 //! - [`secret`]: a string that is never formatted.
+//! - [`metrics`]: every metric name and label; [`admin`]: `/healthz`, `/readyz`, `/metrics`.
+//! - [`access`]: request ids and the access-log line; [`cors`]: CORS under `/api`.
+//! - [`check`]: the `check` subcommand's report.
 
 pub mod access;
 pub mod admin;

@@ -147,23 +147,51 @@ async fn readyz_says_why_when_the_upstream_is_down() {
     assert_eq!(stack.get("/healthz").await.0, 200);
 }
 
+/// An "ERP" that accepts connections and never answers.
+async fn silent_erp() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    format!("http://{addr}")
+}
+
 #[tokio::test]
 async fn the_readiness_probe_takes_no_client_slot() {
-    // One slot: the probe (every 50 ms) must never hold it.
-    let erp = demo_erp().await;
-    let stack = start_admin(erp.url(), |c| c.upstream.max_concurrency = 1).await;
-    stack.readyz_until(200).await;
-    assert_eq!(stack.sample("odoo_rest_proxy_upstream_queued").await, 0.0);
+    // One slot, taken by a login that the silent ERP never answers: the probe (every 50 ms)
+    // must go in flight beside it, not queue behind it.
+    let stack = start_admin(silent_erp().await, |c| c.upstream.max_concurrency = 1).await;
     assert_eq!(
         stack
             .sample("odoo_rest_proxy_upstream_concurrency_limit")
             .await,
         1.0
     );
-    let probes = stack
-        .sample("odoo_rest_proxy_upstream_calls_total{method=\"version\",outcome=\"ok\"}")
-        .await;
-    assert!(probes >= 1.0, "{probes}");
+    let login = stack
+        .http
+        .post(format!("{}/api/auth/get_tokens", stack.proxy))
+        .form(&[("username", "admin"), ("password", "admin"), ("db", "demo")])
+        .send();
+    let watch = async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while stack.sample("odoo_rest_proxy_upstream_in_flight").await < 2.0 {
+            assert_eq!(stack.sample("odoo_rest_proxy_upstream_queued").await, 0.0);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the probe never went in flight"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(stack.sample("odoo_rest_proxy_upstream_queued").await, 0.0);
+    };
+    tokio::select! {
+        _ = login => panic!("the silent ERP answered"),
+        () = watch => {}
+    }
 }
 
 #[tokio::test]
