@@ -159,10 +159,11 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
     let upstream = without_userinfo(&config.upstream.url);
     let threads = config.server_threads();
     odoo_rest_proxy::run_per_core(config, threads, stopped, |addr, admin| {
-        println!("odoo-rest-proxy listening on http://{addr}");
+        // The listening line last: scripts read stdout up to it, then may close the pipe.
         if let Some(admin) = admin {
             println!("admin (healthz, readyz, metrics) on http://{admin}");
         }
+        println!("odoo-rest-proxy listening on http://{addr}");
         tracing::info!(%upstream, threads, "serving");
     })
 }

@@ -175,7 +175,10 @@ async fn route(
         _ => Route::of(path),
     };
     let method = request.method().clone();
-    let entry = state.config.log.access.then(|| access::Entry {
+    // Nothing is gathered for a line the log filter drops (`RUST_LOG=warn`, `access=off`).
+    let logged =
+        state.config.log.access && tracing::enabled!(target: "access", tracing::Level::INFO);
+    let entry = logged.then(|| access::Entry {
         started,
         request_id: request_id.clone(),
         client: api::client_address(
