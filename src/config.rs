@@ -54,6 +54,13 @@ pub enum Command {
         #[command(flatten)]
         overload: DemoOverloadArgs,
     },
+    /// Check whether this config can work (upstream, database, gate), one line per item;
+    /// exits 0 when everything works, 1 otherwise.
+    Check {
+        /// The database to check (default: the only one `db.list` answers, if it is allowed).
+        #[arg(long)]
+        db: Option<String>,
+    },
 }
 
 /// The demo ERP's overload mode, on the command line.
@@ -90,6 +97,41 @@ pub struct Config {
     pub limits: Limits,
     pub passthrough: PassthroughConfig,
     pub openapi: OpenApiConfig,
+    pub admin: AdminConfig,
+    pub log: LogConfig,
+    pub cors: CorsConfig,
+}
+
+/// The admin listener: `/healthz`, `/readyz`, `/metrics`.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// `None`: no admin listener.
+    pub listen: Option<SocketAddr>,
+    /// How often the readiness probe calls the upstream's `version`.
+    pub probe_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// One access-log line per request, at INFO on the `access` target.
+    pub access: bool,
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `odoo_rest_proxy=debug`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CorsConfig {
+    /// Origins allowed to call `/api` from a browser (`"*"`: any); empty: CORS off.
+    pub allow_origins: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub max_age: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -233,6 +275,27 @@ impl Default for Config {
                 enabled: true,
                 ui_assets_url: SWAGGER_UI_CDN.into(),
             },
+            admin: AdminConfig {
+                listen: Some(SocketAddr::from(([127, 0, 0, 1], 9180))),
+                probe_interval: Duration::from_secs(5),
+            },
+            log: LogConfig {
+                access: true,
+                format: LogFormat::Text,
+                level: "info".into(),
+            },
+            cors: CorsConfig {
+                allow_origins: Vec::new(),
+                allow_headers: [
+                    "access_token",
+                    "Access-Token",
+                    "Authorization",
+                    "Content-Type",
+                ]
+                .map(String::from)
+                .to_vec(),
+                max_age: Duration::from_secs(600),
+            },
         }
     }
 }
@@ -255,6 +318,35 @@ struct File {
     passthrough: PassthroughSection,
     #[serde(default)]
     openapi: OpenApiSection,
+    #[serde(default)]
+    admin: AdminSection,
+    #[serde(default)]
+    log: LogSection,
+    #[serde(default)]
+    cors: CorsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminSection {
+    listen: Option<String>,
+    probe_interval_secs: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSection {
+    access: Option<bool>,
+    format: Option<String>,
+    level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorsSection {
+    allow_origins: Option<Vec<String>>,
+    allow_headers: Option<Vec<String>>,
+    max_age_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -623,6 +715,74 @@ impl Config {
             }
             config.openapi.ui_assets_url = url;
         }
+
+        let admin = file.admin;
+        if let Some(listen) = admin.listen {
+            config.admin.listen = match listen.as_str() {
+                "" => None,
+                addr => Some(addr.parse().map_err(|_| {
+                    bad(
+                        "[admin] listen",
+                        "must be an address such as \"127.0.0.1:9180\", or \"\" for no admin listener",
+                    )
+                })?),
+            };
+        }
+        if let Some(secs) = admin.probe_interval_secs {
+            config.admin.probe_interval = seconds(secs).ok_or_else(|| {
+                bad(
+                    "[admin] probe_interval_secs",
+                    "must be a positive number of seconds",
+                )
+            })?;
+        }
+
+        let log = file.log;
+        if let Some(access) = log.access {
+            config.log.access = access;
+        }
+        if let Some(format) = log.format {
+            config.log.format = match format.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(bad("[log] format", "must be \"text\" or \"json\"")),
+            };
+        }
+        if let Some(level) = log.level {
+            if level.trim().is_empty() {
+                return Err(bad(
+                    "[log] level",
+                    "must be a filter such as \"info\" or \"odoo_rest_proxy=debug\"",
+                ));
+            }
+            config.log.level = level;
+        }
+
+        let cors = file.cors;
+        if let Some(origins) = cors.allow_origins {
+            if let Some(bad_origin) = origins.iter().find(|o| !is_origin(o)) {
+                return Err(bad(
+                    "[cors] allow_origins",
+                    &format!("{bad_origin:?} is not an origin such as \"https://app.example.com\" (scheme and host, no path) or \"*\""),
+                ));
+            }
+            config.cors.allow_origins = origins;
+        }
+        if let Some(headers) = cors.allow_headers {
+            if let Some(bad_header) = headers
+                .iter()
+                .find(|h| http::HeaderName::from_bytes(h.as_bytes()).is_err())
+            {
+                return Err(bad(
+                    "[cors] allow_headers",
+                    &format!("{bad_header:?} is not a header name"),
+                ));
+            }
+            config.cors.allow_headers = headers;
+        }
+        if let Some(secs) = cors.max_age_secs {
+            config.cors.max_age = Duration::from_secs(secs);
+        }
         Ok(config)
     }
 }
@@ -730,6 +890,22 @@ fn is_assets_url(url: &str) -> bool {
         && url
             .bytes()
             .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\'))
+}
+
+/// `*`, or `scheme://host[:port]` with nothing after.
+fn is_origin(origin: &str) -> bool {
+    if origin == "*" {
+        return true;
+    }
+    match origin.split_once("://") {
+        Some((scheme, host)) => {
+            !scheme.is_empty()
+                && !host.is_empty()
+                && !host.contains(['/', '?', '#', ' '])
+                && http::HeaderValue::from_str(origin).is_ok()
+        }
+        None => false,
+    }
 }
 
 fn is_field_name(name: &str) -> bool {
@@ -960,5 +1136,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("min_concurrency: must be at least 1"), "{e}");
+    }
+
+    #[test]
+    fn admin_log_and_cors_sections() {
+        let config = parse("").unwrap();
+        assert_eq!(config.admin.listen, Some("127.0.0.1:9180".parse().unwrap()));
+        assert!(config.log.access);
+        assert!(config.cors.allow_origins.is_empty());
+        let config = parse("[admin]\nlisten = \"\"\nprobe_interval_secs = 0.5\n[log]\nformat = \"json\"\naccess = false\n[cors]\nallow_origins = [\"https://app.example.com\"]\nmax_age_secs = 60\n").unwrap();
+        assert_eq!(config.admin.listen, None);
+        assert_eq!(config.admin.probe_interval, Duration::from_millis(500));
+        assert_eq!(config.log.format, LogFormat::Json);
+        assert!(!config.log.access);
+        assert_eq!(config.cors.allow_origins, ["https://app.example.com"]);
+        for (text, key) in [
+            ("[admin]\nlisten = \"nowhere\"\n", "[admin] listen"),
+            ("[log]\nformat = \"xml\"\n", "[log] format"),
+            (
+                "[cors]\nallow_origins = [\"https://a.example/path\"]\n",
+                "[cors] allow_origins",
+            ),
+            (
+                "[cors]\nallow_headers = [\"bad header\"]\n",
+                "[cors] allow_headers",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 }

@@ -64,6 +64,9 @@ pub enum Error {
     /// The model gate cannot read the flag: it refuses rather than guess (fail closed).
     #[error("{0}")]
     GateUnreadable(String),
+    /// A CORS preflight from an origin that `[cors] allow_origins` does not list.
+    #[error("this origin may not call the API from a browser ([cors] allow_origins)")]
+    CorsOriginRefused,
 
     // The upstream's fault (or the upstream refusing the client's request).
     #[error("{error}")]
@@ -112,7 +115,7 @@ impl Error {
             | Error::RecordNotFound { .. }
             | Error::NoRecords(_)
             | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
-            Error::GateUnreadable(_) => StatusCode::FORBIDDEN,
+            Error::GateUnreadable(_) | Error::CorsOriginRefused => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UrlTooLong(_) => StatusCode::URI_TOO_LONG,
             Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -171,6 +174,7 @@ impl Error {
             Error::RouteNotFound(_) => "not_found",
             Error::TooManyAttempts(_) => "too_many_attempts",
             Error::GateUnreadable(_) => "rest_api_flag_unreadable",
+            Error::CorsOriginRefused => "cors_origin_not_allowed",
             Error::Upstream { operation, error } => match (operation, error) {
                 (_, UpstreamError::Unreachable(_) | UpstreamError::ConnectionLost(_)) => {
                     "upstream_unreachable"

@@ -16,12 +16,20 @@
 //! - [`plumbing`]: the response body type and JSON responses, below server, api and
 //!   pass-through.
 //! - [`secret`]: a string that is never formatted.
+//! - [`metrics`]: every metric name and label; [`admin`]: `/healthz`, `/readyz`, `/metrics`.
+//! - [`access`]: request ids and the access-log line; [`cors`]: CORS under `/api`.
+//! - [`check`]: the `check` subcommand's report.
 
+pub mod access;
+pub mod admin;
 pub mod api;
+pub mod check;
 pub mod config;
+pub mod cors;
 pub mod demo;
 pub mod error;
 pub mod json2;
+pub mod metrics;
 pub mod odoo;
 pub mod passthrough;
 pub mod plumbing;
@@ -37,34 +45,85 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-/// Serves the proxy with `config` on `listener` until `shutdown` resolves.
+/// Serves the proxy with `config` on `listener` until `shutdown` resolves. No admin listener
+/// (see [`run_with_admin`]).
 pub async fn run(
     config: config::Config,
     listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    run_with_admin(config, listener, None, shutdown).await
+}
+
+/// [`run`], with the admin endpoints on `admin` when given (whatever `[admin] listen` says).
+pub async fn run_with_admin(
+    config: config::Config,
+    listener: tokio::net::TcpListener,
+    admin: Option<tokio::net::TcpListener>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
     let state = Arc::new(api::AppState::new(config)?);
     let sweeper = state
         .tokens
         .spawn_sweeper(std::time::Duration::from_secs(30));
-    server::serve(state, listener, shutdown).await;
+    let readiness = Arc::new(admin::Readiness::new(state.config.admin.probe_interval));
+    let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin_tasks =
+        admin.map(|listener| spawn_admin(&state, &readiness, listener, admin_stopped));
+    let draining = {
+        let readiness = Arc::clone(&readiness);
+        async move {
+            shutdown.await;
+            readiness.shutting_down();
+        }
+    };
+    server::serve(Arc::clone(&state), listener, draining).await;
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
+    let _ = admin_stop.send(());
+    if let Some((server, probe)) = admin_tasks {
+        probe.abort();
+        let _ = server.await;
+    }
     Ok(())
+}
+
+/// Starts the admin server and the readiness probe on the current runtime.
+fn spawn_admin(
+    state: &Arc<api::AppState>,
+    readiness: &Arc<admin::Readiness>,
+    listener: tokio::net::TcpListener,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>) {
+    let probe = tokio::spawn(admin::probe_forever(
+        state.odoo.clone(),
+        Arc::clone(readiness),
+        state.config.admin.probe_interval,
+    ));
+    let server = tokio::spawn(admin::serve(
+        Arc::clone(state),
+        Arc::clone(readiness),
+        listener,
+        async move {
+            let _ = stop.await;
+        },
+    ));
+    (server, probe)
 }
 
 /// Serves the proxy on `threads` threads, each running a single-threaded tokio runtime with its
 /// own `SO_REUSEPORT` listener on `config.listen` and its own upstream connection pools, so that
 /// a connection stays on the thread that accepted it (nginx's worker model: no cross-thread
-/// wake-ups on the hot path). The token store, caches and login limiter are shared. `ready`
-/// gets the bound address once every thread listens. Returns once `shutdown` turns true and
+/// wake-ups on the hot path). The token store, caches and login limiter are shared. The admin
+/// listener (`[admin] listen`) is served by the first thread. `ready` gets the bound addresses
+/// (main, admin) once every thread listens. Returns once `shutdown` turns true and
 /// every thread has drained its connections.
 pub fn run_per_core(
     config: config::Config,
     threads: usize,
     shutdown: watch::Receiver<bool>,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
 ) -> Result<(), String> {
     let first = api::AppState::new(config)?;
     let mut states = Vec::with_capacity(threads.max(1));
@@ -73,12 +132,33 @@ pub fn run_per_core(
     }
     states.insert(0, first);
 
+    // A taken admin port does not stop the proxy (two proxies on one machine, both with the
+    // default 127.0.0.1:9180): it serves without, and says so at WARN.
+    let mut admin_listener = states[0].config.admin.listen.and_then(|admin| {
+        let bound = std::net::TcpListener::bind(admin).and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            Ok(listener)
+        });
+        match bound {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%admin, %error, "no admin listener: cannot listen on [admin] listen");
+                None
+            }
+        }
+    });
+    let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
     let mut addr = states[0].config.listen;
     let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
     let mut workers = Vec::with_capacity(states.len());
     for (index, state) in states.into_iter().enumerate() {
         let bound = bound_tx.clone();
         let mut stop = shutdown.clone();
+        let mut admin_listener = if index == 0 {
+            admin_listener.take()
+        } else {
+            None
+        };
         let worker = std::thread::Builder::new()
             .name(format!("proxy-{index}"))
             .spawn(move || {
@@ -118,12 +198,36 @@ pub fn run_per_core(
                             );
                         });
                     }
+                    // The first thread also serves the admin endpoints; they answer until
+                    // its connections have drained, not ready from the shutdown on.
+                    let readiness =
+                        Arc::new(admin::Readiness::new(state.config.admin.probe_interval));
+                    let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+                    let admin_tasks = match admin_listener.take() {
+                        Some(listener) => {
+                            let listener = match tokio::net::TcpListener::from_std(listener) {
+                                Ok(listener) => listener,
+                                Err(e) => {
+                                    tracing::error!(error = %e, "cannot serve the admin listener");
+                                    return;
+                                }
+                            };
+                            Some(spawn_admin(&state, &readiness, listener, admin_stopped))
+                        }
+                        None => None,
+                    };
                     let stopped = async move {
                         let _ = stop.wait_for(|&stop| stop).await;
+                        readiness.shutting_down();
                     };
                     server::serve(state, listener, stopped).await;
                     if let Some(sweeper) = sweeper {
                         sweeper.abort();
+                    }
+                    let _ = admin_stop.send(());
+                    if let Some((server, probe)) = admin_tasks {
+                        probe.abort();
+                        let _ = server.await;
                     }
                 });
             })
@@ -134,7 +238,7 @@ pub fn run_per_core(
             .recv()
             .map_err(|_| "a server thread stopped before it listened".to_owned())??;
     }
-    ready(addr);
+    ready(addr, admin_addr);
     for worker in workers {
         if worker.join().is_err() {
             return Err("a server thread panicked".into());

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use odoo_rest_proxy::config::{Cli, Command, Config};
+use odoo_rest_proxy::config::{Cli, Command, Config, ConfigError, LogConfig, LogFormat};
 use odoo_rest_proxy::demo::{self, DemoConfig};
 use tokio::net::TcpListener;
 
@@ -15,27 +15,73 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let config = match Config::load(&cli) {
+    let loaded = Config::load(&cli);
+    if let Some(Command::Check { db }) = &cli.command {
+        return check(&cli, loaded, db.as_deref());
+    }
+    let config = match loaded {
         Ok(config) => config,
         Err(error) => {
             eprintln!("odoo-rest-proxy: {error}");
             return ExitCode::from(2);
         }
     };
+    init_logging(&config.log);
     match serve(cli.command, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("odoo-rest-proxy: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `[log] level` and `format`; `RUST_LOG`, when set, wins over the level.
+fn init_logging(log: &LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&log.level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match log.format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+    }
+}
+
+/// `odoo-rest-proxy check`: the report on stdout; exit 0 when nothing failed, else 1.
+fn check(cli: &Cli, loaded: Result<Config, ConfigError>, db: Option<&str>) -> ExitCode {
+    let config = match loaded {
+        Ok(config) => config,
+        Err(error) => {
+            println!("FAIL config: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let source = match &cli.config {
+        Some(path) => path.display().to_string(),
+        None if std::path::Path::new("proxy.toml").exists() => "proxy.toml".to_owned(),
+        None => "the built-in defaults (no proxy.toml)".to_owned(),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            println!("FAIL runtime: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(odoo_rest_proxy::check::run(&config, &source, db));
+    print!("{}", report.render());
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -62,7 +108,7 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
     };
     // The demo ERP serves for as long as this handle lives.
     let _demo_erp = match command {
-        None => None,
+        None | Some(Command::Check { .. }) => None,
         Some(Command::DemoErp {
             keep_alive,
             odoo_version,
@@ -138,7 +184,11 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
     let threads = config.server_threads();
     // A shared token store's connection lives on this runtime.
     let _context = runtime.enter();
-    odoo_rest_proxy::run_per_core(config, threads, stopped, |addr| {
+    odoo_rest_proxy::run_per_core(config, threads, stopped, |addr, admin| {
+        // The listening line last: scripts read stdout up to it, then may close the pipe.
+        if let Some(admin) = admin {
+            println!("admin (healthz, readyz, metrics) on http://{admin}");
+        }
         println!("odoo-rest-proxy listening on http://{addr}");
         tracing::info!(%upstream, %token_store, threads, "serving");
     })

@@ -13,6 +13,8 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+use hyper::body::Body as _;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
@@ -23,8 +25,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
+use http::header;
+use tracing::Instrument;
+
+use crate::access;
 use crate::api::{self, AppState};
 use crate::error::Error;
+use crate::metrics::{Direction, HttpMethod, Route};
 use crate::plumbing::{error_response, Body};
 
 /// A listener with `SO_REUSEPORT` (on Unix), so that several threads can each accept on the
@@ -89,6 +96,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let open_gauge = state.metrics.connection_open();
         let activity = Arc::new(Activity::new());
         let state = Arc::clone(&state);
         let service = {
@@ -134,7 +142,7 @@ pub async fn serve(
                 Ok(Err(error)) => tracing::debug!(%error, %peer, "connection ended with an error"),
                 Err(why) => tracing::debug!(%peer, why, "connection closed"),
             }
-            drop((permit, open));
+            drop((permit, open, open_gauge));
         });
     }
     drop(listener);
@@ -147,7 +155,95 @@ pub async fn serve(
     }
 }
 
-async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+/// Serves one request inside its span and access record: request id in and out, CORS under
+/// `/api`, the request metrics, and the access-log line (written when the body is sent).
+async fn route(
+    state: &AppState,
+    mut request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = access::request_id(request.headers());
+    // Sent upstream on pass-through as the client's own would be.
+    request
+        .headers_mut()
+        .insert(access::X_REQUEST_ID, request_id.clone());
+    let path = request.uri().path();
+    let is_api = path == "/api" || path.starts_with("/api/");
+    let route = match (is_api, &state.passthrough) {
+        (false, Some(_)) => Route::Passthrough,
+        _ => Route::of(path),
+    };
+    let method = request.method().clone();
+    // Nothing is gathered for a line the log filter drops (`RUST_LOG=warn`, `access=off`).
+    let logged =
+        state.config.log.access && tracing::enabled!(target: "access", tracing::Level::INFO);
+    let entry = logged.then(|| access::Entry {
+        started,
+        request_id: request_id.clone(),
+        client: api::client_address(
+            peer,
+            request.headers(),
+            &state.config.passthrough.trusted_proxies,
+        ),
+        method: method.clone(),
+        path: path.to_owned(),
+        status: 0,
+        upstream: Duration::ZERO,
+        user: None,
+    });
+    let origin = (is_api && state.cors.enabled())
+        .then(|| request.headers().get(header::ORIGIN).cloned())
+        .flatten();
+    let span = tracing::info_span!("request", id = request_id.to_str().unwrap_or_default());
+    let preflight = if is_api {
+        state.cors.preflight(&method, request.headers())
+    } else {
+        None
+    };
+    let (mut response, upstream, user) = match preflight {
+        Some(response) => (response, Duration::ZERO, None),
+        None => {
+            access::recording(dispatch(state, request, peer))
+                .instrument(span.clone())
+                .await
+        }
+    };
+    if is_api && state.cors.enabled() {
+        state.cors.decorate(origin.as_ref(), &mut response);
+    }
+    response
+        .headers_mut()
+        .insert(access::X_REQUEST_ID, request_id);
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .http_request(route, HttpMethod::of(&method), status, started.elapsed());
+    let entry = entry.map(|entry| access::Entry {
+        status,
+        upstream,
+        user,
+        ..entry
+    });
+    let to_client =
+        (route == Route::Passthrough).then(|| state.metrics.passthrough_bytes(Direction::ToClient));
+    match (entry, response.body().size_hint().exact()) {
+        // A complete body: its size is known now.
+        (Some(entry), Some(bytes)) if to_client.is_none() => {
+            let _span = span.enter();
+            entry.log(bytes);
+            response
+        }
+        (None, _) if to_client.is_none() => response,
+        (entry, _) => response.map(|body| access::Counted::wrap(body, entry, to_client)),
+    }
+}
+
+async fn dispatch(
+    state: &AppState,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let max_url = state.config.limits.max_url_bytes;
     if url_length(request.uri()) > max_url {
         return error_response(&Error::UrlTooLong(max_url));

@@ -78,6 +78,7 @@ pub async fn get_tokens(state: &AppState, params: &Params, client: IpAddr) -> Re
         }
     };
     refund(attempt).await;
+    crate::access::set_user(&db, uid);
     let call = |model: &'static str, method: &'static str, args: Value, kwargs: Option<Value>| {
         state
             .odoo

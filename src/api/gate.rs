@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::cache::TtlCache;
 use crate::config::{FlagField, GateConfig};
 use crate::error::{Error, Operation};
+use crate::metrics::Cache;
 use crate::odoo::{OdooClient, OdooFault, Protocol, UpstreamError};
 use crate::secret::Secret;
 use crate::tokens::Session;
@@ -64,7 +65,9 @@ impl Gate {
         if self.config.allow.iter().any(|m| m == model) {
             return Ok(());
         }
-        let decision = match self.decisions.get(&session.db, model) {
+        let cached = self.decisions.get(&session.db, model);
+        odoo.metrics().cache_lookup(Cache::Gate, cached.is_some());
+        let decision = match cached {
             Some(decision) => *decision,
             None => {
                 let decision = self.read_decision(odoo, session, model).await?;

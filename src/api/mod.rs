@@ -18,7 +18,9 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use serde_json::{Map, Value};
 
 use crate::config::Config;
+use crate::cors::Cors;
 use crate::error::Error;
+use crate::metrics::{LoginOutcome, Metrics};
 use crate::odoo::OdooClient;
 use crate::passthrough::Passthrough;
 use crate::plumbing::{error_response, json_response, Body};
@@ -45,12 +47,16 @@ pub struct AppState {
     pub connections: Arc<tokio::sync::Semaphore>,
     /// Built OpenAPI documents per (database, enabled-model set).
     pub openapi: Arc<openapi::Documents>,
+    /// Every metric, shared by all threads.
+    pub metrics: Arc<Metrics>,
+    pub cors: Cors,
 }
 
 impl AppState {
     /// The state for `config`. With the Redis token store, it needs a tokio runtime (the
     /// connection's tasks run there).
     pub fn new(config: Config) -> Result<AppState, String> {
+        let metrics = Arc::new(Metrics::new());
         let tokens = Arc::new(TokenStore::new(
             TokenLimits {
                 ttl: config.tokens.ttl,
@@ -60,8 +66,10 @@ impl AppState {
             &config.tokens.store,
         )?);
         Ok(AppState {
-            odoo: OdooClient::new(&config.upstream)?,
-            passthrough: passthrough(&config)?,
+            odoo: OdooClient::new(&config.upstream)?.with_metrics(Arc::clone(&metrics)),
+            passthrough: passthrough(&config, &metrics)?,
+            cors: Cors::new(&config.cors),
+            metrics,
             tokens: Arc::clone(&tokens),
             logins: Arc::new(match tokens.redis_link() {
                 Some(link) => LoginLimiter::shared(
@@ -85,12 +93,15 @@ impl AppState {
         })
     }
 
-    /// The state for another thread's runtime: the same tokens, caches and limiter, with
-    /// upstream connection pools of its own (a connection belongs to the runtime that opened it).
+    /// The state for another thread's runtime: the same tokens, caches, limiter and metrics,
+    /// with upstream connection pools of its own (a connection belongs to the runtime that
+    /// opened it).
     pub fn for_another_thread(&self) -> Result<AppState, String> {
         Ok(AppState {
             odoo: self.odoo.with_own_pool(&self.config.upstream)?,
-            passthrough: passthrough(&self.config)?,
+            passthrough: passthrough(&self.config, &self.metrics)?,
+            metrics: Arc::clone(&self.metrics),
+            cors: self.cors.clone(),
             tokens: Arc::clone(&self.tokens),
             logins: Arc::clone(&self.logins),
             gate: Arc::clone(&self.gate),
@@ -103,11 +114,14 @@ impl AppState {
 }
 
 /// Pass-through with a connection pool of its own, or `None` when it is off.
-fn passthrough(config: &Config) -> Result<Option<Passthrough>, String> {
+fn passthrough(config: &Config, metrics: &Arc<Metrics>) -> Result<Option<Passthrough>, String> {
     config
         .passthrough
         .enabled
-        .then(|| Passthrough::new(&config.upstream, config.passthrough.clone()))
+        .then(|| {
+            Passthrough::new(&config.upstream, config.passthrough.clone())
+                .map(|p| p.with_metrics(Arc::clone(metrics)))
+        })
         .transpose()
 }
 
@@ -126,7 +140,18 @@ where
         };
     }
     let is_login = path.trim_end_matches('/') == "/api/auth/get_tokens";
-    match route(state, request, peer).await {
+    let result = route(state, request, peer).await;
+    if is_login {
+        state.metrics.login(match &result {
+            Ok(_) => LoginOutcome::Ok,
+            Err(Error::EmptyLogin | Error::LoginFailed | Error::InvalidDatabase) => {
+                LoginOutcome::Denied
+            }
+            Err(Error::TooManyAttempts(_)) => LoginOutcome::RateLimited,
+            Err(_) => LoginOutcome::Error,
+        });
+    }
+    match result {
         Ok(reply) => {
             let body = match reply {
                 Reply::Value(value) => {
@@ -239,6 +264,7 @@ where
                 .lookup(token)
                 .await?
                 .ok_or(Error::TokenInvalid)?;
+            crate::access::set_user(&session.db, session.uid);
             if !is_model_name(model) {
                 return Err(Error::ModelNotFound(model.to_owned()));
             }

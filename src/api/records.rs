@@ -268,7 +268,11 @@ impl Call<'_> {
     async fn fields(&self) -> Result<Arc<Map<String, Value>>, Error> {
         let db = &self.session.db;
         let key = format!("{}/{}", self.model, self.session.uid);
-        if let Some(fields) = self.state.fields.get(db, &key) {
+        let cached = self.state.fields.get(db, &key);
+        self.state
+            .metrics
+            .cache_lookup(crate::metrics::Cache::Fields, cached.is_some());
+        if let Some(fields) = cached {
             return Ok(fields);
         }
         let fields = self

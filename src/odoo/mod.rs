@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::json2::{self, Json2Error};
+use crate::metrics::{Metrics, Outcome as CallOutcome, UpstreamMethod};
 use crate::secret::Secret;
 use crate::xmlrpc::{self, Fault, FaultCode, Param};
 
@@ -112,6 +113,8 @@ pub struct OdooClient {
     server_version: Arc<tokio::sync::OnceCell<Option<ServerVersion>>>,
     choice: ProtocolChoice,
     detected: Arc<protocol::Detected>,
+    db_url: reqwest::Url,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for OdooClient {
@@ -151,7 +154,20 @@ impl OdooClient {
             server_version: Arc::default(),
             choice: config.protocol,
             detected: Arc::default(),
+            db_url: endpoint(base, "db")?,
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// The same client, recording its calls in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> OdooClient {
+        metrics.set_upstream_concurrency_limit(self.limiter.limit());
+        OdooClient { metrics, ..self }
+    }
+
+    /// Where this client records its calls.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The same client with a connection pool of its own, for another thread's runtime; the
@@ -166,6 +182,20 @@ impl OdooClient {
     /// The limiter every call goes through, for its read-outs (in flight, queued, limit).
     pub fn limiter(&self) -> &Limiter {
         &self.limiter
+    }
+
+    /// The same client with a limiter of its own, one call at a time (the readiness probe's,
+    /// which must never take a client's place); metrics stay shared.
+    pub fn with_own_slots(&self) -> OdooClient {
+        OdooClient {
+            limiter: Arc::new(Limiter::new(LimiterConfig {
+                min_concurrency: 1,
+                max_concurrency: 1,
+                max_queue: 1,
+                queue_timeout: self.timeout,
+            })),
+            ..self.clone()
+        }
     }
 
     /// `common.version()`.
@@ -216,6 +246,16 @@ impl OdooClient {
         }
     }
 
+    /// The wire logins get: JSON-2 where [`OdooClient::offers_json2`] says so (API keys; a
+    /// password still gets XML-RPC in `auto` mode), else XML-RPC.
+    pub async fn protocol_in_use(&self) -> Protocol {
+        if self.offers_json2().await {
+            Protocol::Json2
+        } else {
+            Protocol::XmlRpc
+        }
+    }
+
     /// The major version `GET /web/version` gives, if the ERP answers it.
     pub async fn web_version(&self) -> Option<i64> {
         let url = self.base_url.join("web/version").ok()?;
@@ -225,6 +265,23 @@ impl OdooClient {
         }
         let bytes = self.read_body(response).await.ok()?;
         json2::major_version(&bytes)
+    }
+
+    /// `db.list()`: the databases, where the server allows listing them (else a fault).
+    pub async fn list_databases(&self) -> Result<Vec<String>, UpstreamError> {
+        let answer = self
+            .xmlrpc_call(&self.db_url, "list", &[], Value::read)
+            .await?;
+        match answer {
+            Value::Array(names) => Ok(names
+                .into_iter()
+                .filter_map(|name| name.as_str().map(str::to_owned))
+                .collect()),
+            other => Err(UpstreamError::Unreadable(format!(
+                "db.list answered {} instead of an array",
+                kind_of(&other)
+            ))),
+        }
     }
 
     /// `common.authenticate(db, login, password, {})`: the uid, or `None` for a wrong login.
@@ -347,7 +404,7 @@ impl OdooClient {
                 .map_err(|e| json2_error(e, db))?;
             T::from_json2(answer).map_err(UpstreamError::Unreadable)
         };
-        self.call(build, read).await
+        self.call(UpstreamMethod::of(method), build, read).await
     }
 
     /// Over JSON-2, who an API key is: `res.users/context_get` (uid, lang, tz); `None` when
@@ -411,14 +468,36 @@ impl OdooClient {
                 Err(e) => Err(UpstreamError::Unreadable(e.to_string())),
             }
         };
-        self.call(build, read).await
+        // execute_kw's ERP method is its fifth parameter.
+        let erp_method = match (method, params.get(4)) {
+            ("execute_kw", Some(Param::Str(name))) => UpstreamMethod::of(name),
+            _ => UpstreamMethod::of(method),
+        };
+        self.call(erp_method, build, read).await
+    }
+
+    /// One call on either wire, recorded (ERP method, outcome, duration) in the metrics and in
+    /// the request's upstream time: the one place where upstream calls are counted.
+    async fn call<T>(
+        &self,
+        erp_method: UpstreamMethod,
+        build: impl Fn(Duration) -> reqwest::RequestBuilder,
+        read: impl Fn(u16, Option<&str>, Vec<u8>) -> Result<T, UpstreamError>,
+    ) -> Result<T, UpstreamError> {
+        let started = Instant::now();
+        let result = self.call_with_retries(build, read).await;
+        let elapsed = started.elapsed();
+        self.metrics
+            .upstream_call(erp_method, outcome(&result), elapsed);
+        crate::access::add_upstream_time(elapsed);
+        result
     }
 
     /// The one call path of both wires: a slot from the limiter, the request made by `build`
     /// (given the time left), its answer read by `read` from the status, the content type and
     /// the whole (capped) body. Sent again, with jittered backoff inside the call's deadline,
     /// only while the answer proves the call did not run.
-    async fn call<T>(
+    async fn call_with_retries<T>(
         &self,
         build: impl Fn(Duration) -> reqwest::RequestBuilder,
         read: impl Fn(u16, Option<&str>, Vec<u8>) -> Result<T, UpstreamError>,
@@ -426,11 +505,14 @@ impl OdooClient {
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
         loop {
+            let queued = self.metrics.upstream_queued();
             let permit = self
                 .limiter
                 .acquire(attempt > 0)
                 .await
                 .map_err(UpstreamError::Overloaded)?;
+            drop(queued);
+            let in_flight = self.metrics.upstream_in_flight();
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(UpstreamError::Timeout);
@@ -444,6 +526,9 @@ impl OdooClient {
                 Err(UpstreamError::Overloaded(_) | UpstreamError::Timeout) => Outcome::Overloaded,
                 Err(_) => Outcome::Ignored,
             });
+            drop(in_flight);
+            self.metrics
+                .set_upstream_concurrency_limit(self.limiter.limit());
             let error = match result {
                 Err(error) if error.did_not_run() => error,
                 other => return other,
@@ -498,6 +583,35 @@ impl OdooClient {
             bytes.extend_from_slice(&chunk);
         }
         Ok(bytes)
+    }
+}
+
+/// The metrics label of how a call ended.
+fn outcome<T>(result: &Result<T, UpstreamError>) -> CallOutcome {
+    let Err(error) = result else {
+        return CallOutcome::Ok;
+    };
+    match error {
+        UpstreamError::Unreachable(_) | UpstreamError::ConnectionLost(_) => {
+            CallOutcome::Unreachable
+        }
+        UpstreamError::Overloaded(_) => CallOutcome::Overloaded,
+        UpstreamError::Timeout => CallOutcome::Timeout,
+        UpstreamError::HttpError {
+            status: 429 | 503, ..
+        } => CallOutcome::Overloaded,
+        UpstreamError::HttpError { .. } | UpstreamError::Unreadable(_) => CallOutcome::BadResponse,
+        UpstreamError::Fault(fault) => match fault {
+            OdooFault::AccessDenied => CallOutcome::AccessDenied,
+            OdooFault::AccessError(_) => CallOutcome::AccessError,
+            OdooFault::MissingRecord(_)
+            | OdooFault::UnknownModel(_)
+            | OdooFault::UnknownDatabase(_) => CallOutcome::Missing,
+            OdooFault::UserError(_) => CallOutcome::UserError,
+            // The method ran; only its answer (None) could not be carried.
+            OdooFault::ReturnedNone => CallOutcome::Ok,
+            OdooFault::ServerError { .. } => CallOutcome::ServerError,
+        },
     }
 }
 

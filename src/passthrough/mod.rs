@@ -20,6 +20,7 @@ use hyper_util::rt::TokioIo;
 
 use crate::config::PassthroughConfig;
 use crate::error::{Error, Operation};
+use crate::metrics::{Direction, Metrics};
 use crate::odoo::UpstreamConfig;
 use crate::odoo::UpstreamError;
 use crate::plumbing::{Body, BoxError};
@@ -39,6 +40,7 @@ pub struct Passthrough {
     own_urls: Vec<String>,
     config: PassthroughConfig,
     timeout: std::time::Duration,
+    metrics: Arc<Metrics>,
 }
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -106,7 +108,18 @@ impl Passthrough {
             own_urls,
             config,
             timeout: upstream.timeout,
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// The same pass-through, counting its bytes and WebSockets in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Passthrough {
+        Passthrough { metrics, ..self }
+    }
+
+    /// Where this pass-through counts its bytes (the server counts those sent to the client).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Forwards one request; an upstream failure becomes a JSON 502 or 504.
@@ -125,7 +138,11 @@ impl Passthrough {
             return too_large();
         }
         let cut_off = Arc::new(AtomicBool::new(false));
-        match self.try_forward(request, peer, &cut_off).await {
+        let started = std::time::Instant::now();
+        let result = self.try_forward(request, peer, &cut_off).await;
+        // The ERP's time to the response head, for the access log.
+        crate::access::add_upstream_time(started.elapsed());
+        match result {
             Ok(response) => response,
             Err(_) if cut_off.load(Ordering::Relaxed) => too_large(),
             Err(error) => crate::plumbing::error_response(&Error::upstream(Operation::Read, error)),
@@ -174,12 +191,19 @@ impl Passthrough {
         }
 
         let cut_off = Arc::clone(cut_off);
+        let to_upstream = self.metrics.passthrough_bytes(Direction::ToUpstream);
         let body = Limited::new(body, self.config.max_body_bytes)
             .map_err(move |e| {
                 if e.is::<LengthLimitError>() {
                     cut_off.store(true, Ordering::Relaxed);
                 }
                 e
+            })
+            .map_frame(move |frame| {
+                if let Some(data) = frame.data_ref() {
+                    to_upstream.inc_by(data.len() as u64);
+                }
+                frame
             })
             .boxed();
         let outgoing = Request::from_parts(parts, body);
@@ -213,7 +237,11 @@ impl Passthrough {
             headers.insert(header::UPGRADE, protocol);
         }
         let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tokio::spawn(splice(client_upgrade, upstream_upgrade));
+        let open = self.metrics.websocket_open();
+        tokio::spawn(async move {
+            splice(client_upgrade, upstream_upgrade).await;
+            drop(open);
+        });
         let (parts, _) = response.into_parts();
         Ok(Response::from_parts(
             parts,

@@ -181,6 +181,15 @@ impl TokenStore {
     }
 
     /// Whether the store answers now (within `redis_timeout_ms`): the readiness probe.
+    /// Live tokens in this process's memory store; `None` for the shared store (Redis
+    /// holds them, not this process).
+    pub fn local_len(&self) -> Option<usize> {
+        match self {
+            TokenStore::Memory(store) => Some(store.len()),
+            TokenStore::Redis(_) => None,
+        }
+    }
+
     pub async fn is_reachable(&self) -> bool {
         match self {
             TokenStore::Memory(_) => true,

@@ -863,15 +863,18 @@ fn run_per_core_serves_on_every_thread_and_stops() {
         ..Default::default()
     };
     config.upstream.url = erp.url();
+    config.admin.listen = Some("127.0.0.1:0".parse().unwrap());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let result =
-            odoo_rest_proxy::run_per_core(config, 2, stopped, |addr| addr_tx.send(addr).unwrap());
+        let result = odoo_rest_proxy::run_per_core(config, 2, stopped, |addr, admin| {
+            addr_tx.send((addr, admin)).unwrap()
+        });
         let _ = done_tx.send(result);
     });
-    let addr = addr_rx.recv_timeout(BOUND).unwrap();
+    let (addr, admin) = addr_rx.recv_timeout(BOUND).unwrap();
+    let admin = admin.expect("the admin listener is on");
     let before = server_thread_switches();
     let names: Vec<&str> = before.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["proxy-0", "proxy-1"]);
@@ -879,6 +882,10 @@ fn run_per_core_serves_on_every_thread_and_stops() {
     // chance that one thread gets fewer than 3 is about 2 in 100 000.
     const CONNECTIONS: usize = 24;
     runtime.block_on(async {
+        let health = reqwest::get(format!("http://{admin}/healthz"))
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
         for _ in 0..CONNECTIONS {
             let http = reqwest::Client::builder().timeout(BOUND).build().unwrap();
             let form = [("username", "admin"), ("password", "admin"), ("db", "demo")];

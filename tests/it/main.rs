@@ -10,6 +10,7 @@ mod json2;
 mod json2_replay;
 mod odoo;
 mod openapi;
+mod ops;
 mod overload;
 mod passthrough;
 mod shared_store;
