@@ -63,9 +63,27 @@ pub async fn run_with_admin(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
     let state = Arc::new(api::AppState::new(config)?);
-    let sweeper = state
-        .tokens
-        .spawn_sweeper(std::time::Duration::from_secs(30));
+    serve_thread(state, listener, admin, true, shutdown).await;
+    Ok(())
+}
+
+/// Serves one thread's `listener` until `shutdown` resolves. The `first` thread also sweeps
+/// expired tokens and serves the `admin` endpoints, which answer until its connections have
+/// drained (not ready from the shutdown on).
+async fn serve_thread(
+    state: Arc<api::AppState>,
+    listener: tokio::net::TcpListener,
+    admin: Option<tokio::net::TcpListener>,
+    first: bool,
+    shutdown: impl Future<Output = ()>,
+) {
+    let sweeper = first
+        .then(|| {
+            state
+                .tokens
+                .spawn_sweeper(std::time::Duration::from_secs(30))
+        })
+        .flatten();
     let readiness = Arc::new(admin::Readiness::new(state.config.admin.probe_interval));
     let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_tasks =
@@ -77,7 +95,7 @@ pub async fn run_with_admin(
             readiness.shutting_down();
         }
     };
-    server::serve(Arc::clone(&state), listener, draining).await;
+    server::serve(state, listener, draining).await;
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
@@ -86,7 +104,6 @@ pub async fn run_with_admin(
         probe.abort();
         let _ = server.await;
     }
-    Ok(())
 }
 
 /// Starts the admin server and the readiness probe on the current runtime.
@@ -178,13 +195,6 @@ pub fn run_per_core(
                     };
                     let _ = bound.send(listener.local_addr().map_err(|e| e.to_string()));
                     let state = Arc::new(state);
-                    let sweeper = (index == 0)
-                        .then(|| {
-                            state
-                                .tokens
-                                .spawn_sweeper(std::time::Duration::from_secs(30))
-                        })
-                        .flatten();
                     if index == 0 {
                         // `[upstream] protocol = "auto"` asks the ERP's version at start-up
                         // (and again at the first login after it was unreachable).
@@ -198,37 +208,18 @@ pub fn run_per_core(
                             );
                         });
                     }
-                    // The first thread also serves the admin endpoints; they answer until
-                    // its connections have drained, not ready from the shutdown on.
-                    let readiness =
-                        Arc::new(admin::Readiness::new(state.config.admin.probe_interval));
-                    let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
-                    let admin_tasks = match admin_listener.take() {
-                        Some(listener) => {
-                            let listener = match tokio::net::TcpListener::from_std(listener) {
-                                Ok(listener) => listener,
-                                Err(e) => {
-                                    tracing::error!(error = %e, "cannot serve the admin listener");
-                                    return;
-                                }
-                            };
-                            Some(spawn_admin(&state, &readiness, listener, admin_stopped))
+                    let admin = match admin_listener.take().map(tokio::net::TcpListener::from_std) {
+                        Some(Ok(listener)) => Some(listener),
+                        Some(Err(e)) => {
+                            tracing::error!(error = %e, "cannot serve the admin listener");
+                            return;
                         }
                         None => None,
                     };
                     let stopped = async move {
                         let _ = stop.wait_for(|&stop| stop).await;
-                        readiness.shutting_down();
                     };
-                    server::serve(state, listener, stopped).await;
-                    if let Some(sweeper) = sweeper {
-                        sweeper.abort();
-                    }
-                    let _ = admin_stop.send(());
-                    if let Some((server, probe)) = admin_tasks {
-                        probe.abort();
-                        let _ = server.await;
-                    }
+                    serve_thread(state, listener, admin, index == 0, stopped).await;
                 });
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;

@@ -236,12 +236,7 @@ where
             if parts.method != Method::GET {
                 return Err(Error::MethodNotAllowed(parts.method.to_string()));
             }
-            let token = request::access_token(&parts.headers).ok_or(Error::TokenMissing)?;
-            let session = state
-                .tokens
-                .lookup(token)
-                .await?
-                .ok_or(Error::TokenInvalid)?;
+            let (_, session) = session_of(state, &parts.headers).await?;
             openapi::document(state, &session, &parts.headers, peer)
                 .await
                 .map(Reply::Json)
@@ -258,13 +253,7 @@ where
             ) {
                 return Err(Error::MethodNotAllowed(parts.method.to_string()));
             }
-            let token = request::access_token(&parts.headers).ok_or(Error::TokenMissing)?;
-            let session = state
-                .tokens
-                .lookup(token)
-                .await?
-                .ok_or(Error::TokenInvalid)?;
-            crate::access::set_user(&session.db, session.uid);
+            let (token, session) = session_of(state, &parts.headers).await?;
             if !is_model_name(model) {
                 return Err(Error::ModelNotFound(model.to_owned()));
             }
@@ -312,6 +301,22 @@ pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr])
         }
     }
     client
+}
+
+/// The caller's token and session, from one of the token headers; the access log learns who
+/// it is.
+async fn session_of<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
+) -> Result<(&'h str, Arc<crate::tokens::Session>), Error> {
+    let token = request::access_token(headers).ok_or(Error::TokenMissing)?;
+    let session = state
+        .tokens
+        .lookup(token)
+        .await?
+        .ok_or(Error::TokenInvalid)?;
+    crate::access::set_user(&session.db, session.uid);
+    Ok((token, session))
 }
 
 /// Over JSON-2 a 401 on a call means the API key was revoked or expired: the token goes too.

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::ext::ReasonPhrase;
-use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::dispatch::{Erp, API_KEYS};
 use super::faults::Fault;
+use super::server::respond;
 use super::{methods, schema, DEMO_DB};
 
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -429,28 +429,6 @@ fn page(
         response
             .headers_mut()
             .insert("accept", HeaderValue::from_static("application/json"));
-    }
-    response
-}
-
-fn respond(
-    status: StatusCode,
-    reason: &'static [u8],
-    content_type: &'static str,
-    body: Bytes,
-    keep_alive: bool,
-) -> Response<Full<Bytes>> {
-    let length = body.len();
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
-    response
-        .extensions_mut()
-        .insert(ReasonPhrase::from_static(reason));
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if !keep_alive {
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }

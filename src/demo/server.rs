@@ -374,7 +374,9 @@ fn html(
     )
 }
 
-fn respond(
+/// A response as the demo's Werkzeug sends it: the reason phrase, `Content-Type`,
+/// `Content-Length`, `nosniff` on XML, and `Connection: close` unless kept alive.
+pub(super) fn respond(
     status: StatusCode,
     reason: &'static [u8],
     content_type: &'static str,
