@@ -235,12 +235,13 @@ impl OdooClient {
             ProtocolChoice::Auto => match self.detected.json2() {
                 Some(known) => known,
                 None => match self.web_version().await {
-                    Some(major) => {
-                        let json2 = major >= 19;
+                    Ok(major) => {
+                        let json2 = major.is_some_and(|major| major >= 19);
                         self.detected.set(json2);
                         json2
                     }
-                    None => false,
+                    // No answer: XML-RPC for now, asked again at the next login.
+                    Err(()) => false,
                 },
             },
         }
@@ -256,15 +257,17 @@ impl OdooClient {
         }
     }
 
-    /// The major version `GET /web/version` gives, if the ERP answers it.
-    pub async fn web_version(&self) -> Option<i64> {
-        let url = self.base_url.join("web/version").ok()?;
-        let response = self.http.get(url).send().await.ok()?;
+    /// The major version `GET /web/version` gives: `Ok(None)` when the ERP answers without one
+    /// (an ERP older than the route, such as Flectra 1.x: the answer is kept, not asked at
+    /// every login), `Err` when it does not answer at all.
+    async fn web_version(&self) -> Result<Option<i64>, ()> {
+        let url = self.base_url.join("web/version").map_err(|_| ())?;
+        let response = self.http.get(url).send().await.map_err(|_| ())?;
         if !response.status().is_success() {
-            return None;
+            return Ok(None);
         }
-        let bytes = self.read_body(response).await.ok()?;
-        json2::major_version(&bytes)
+        let bytes = self.read_body(response).await.map_err(|_| ())?;
+        Ok(json2::major_version(&bytes))
     }
 
     /// `db.list()`: the databases, where the server allows listing them (else a fault).

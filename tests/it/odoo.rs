@@ -461,3 +461,20 @@ async fn a_call_that_may_have_run_is_never_sent_again() {
     );
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
+
+/// `auto` asks `GET /web/version` once: an ERP that answers without a version (Flectra 1.x,
+/// whose Werkzeug answers 404) is kept as "before 19", not asked again at every login.
+#[tokio::test]
+async fn an_erp_without_web_version_is_asked_once() {
+    let (url, accepted) = upstream(Script {
+        status: "404 NOT FOUND",
+        content_type: "text/html",
+        body: b"<title>404 Not Found</title>".to_vec(),
+        close: true,
+    })
+    .await;
+    let odoo = client(&url);
+    assert!(!odoo.offers_json2().await);
+    assert!(!odoo.offers_json2().await);
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
