@@ -498,9 +498,9 @@ async fn a_32_mib_download_streams_byte_for_byte_in_flat_memory() {
     // A proxy that held the body whole (before answering or while) would peak 32 MiB higher.
     // Streaming, it is a few hundred KiB of buffers.
     assert!(
-        // Streaming costs a few buffers (about 12 MiB seen here, allocator included); a
-        // proxy that holds the whole body grows by more than SIZE (about 75 MiB seen).
-        growth < SIZE / 2,
+        // Streaming costs a few buffers (12 to 17 MiB peak seen here, allocator included); a
+        // proxy that holds the whole body grows by more than SIZE (75 to 80 MiB seen).
+        growth < SIZE * 3 / 4,
         "the proxy's peak memory grew by {growth} bytes"
     );
 }
@@ -543,9 +543,9 @@ async fn an_upload_with_content_length_is_echoed_byte_for_byte() {
     .await;
     // Held whole on the way up or down, the body would raise the proxy's peak by 32 MiB.
     assert!(
-        // Streaming costs a few buffers (about 12 MiB seen here, allocator included); a
-        // proxy that holds the whole body grows by more than SIZE (about 75 MiB seen).
-        growth < SIZE / 2,
+        // Streaming costs a few buffers (12 to 17 MiB peak seen here, allocator included); a
+        // proxy that holds the whole body grows by more than SIZE (75 to 80 MiB seen).
+        growth < SIZE * 3 / 4,
         "the proxy's peak memory grew by {growth} bytes"
     );
 }
