@@ -87,10 +87,10 @@ def main():
             wait_port(redis_port)
             limits = f"max_tokens = {max(args.tokens * 2, 1000)}\nmax_per_user = {max(args.tokens * 2, 1000)}\n"
             memory_config = Path(tmp, "memory.toml")
-            memory_config.write_text(f"[tokens]\n{limits}[limits]\nlogin_attempts = 0\n")
+            memory_config.write_text(f"[tokens]\n{limits}[limits]\nlogin_attempts = 1000000\n")
             redis_config = Path(tmp, "redis.toml")
             redis_config.write_text(f"[tokens]\n{limits}store = \"redis\"\nredis_url = \"redis://127.0.0.1:{redis_port}/0\"\n"
-                                    f"encryption_key_env = \"{KEY_ENV}\"\n[limits]\nlogin_attempts = 0\n")
+                                    f"encryption_key_env = \"{KEY_ENV}\"\n[limits]\nlogin_attempts = 1000000\n")
             env = {KEY_ENV: base64.b64encode(os.urandom(32)).decode()}
             stores = {}
             for name, config in [("memory", memory_config), ("redis", redis_config)]:

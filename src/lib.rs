@@ -132,7 +132,8 @@ fn spawn_admin(
 /// Serves the proxy on `threads` threads, each running a single-threaded tokio runtime with its
 /// own `SO_REUSEPORT` listener on `config.listen` and its own upstream connection pools, so that
 /// a connection stays on the thread that accepted it (nginx's worker model: no cross-thread
-/// wake-ups on the hot path). The token store, caches and login limiter are shared. The admin
+/// wake-ups on the hot path; with the Redis token store, each thread also has its own Redis
+/// connection). The token store, caches and login limiter are shared. The admin
 /// listener (`[admin] listen`) is served by the first thread. `ready` gets the bound addresses
 /// (main, admin) once every thread listens. Returns once `shutdown` turns true and
 /// every thread has drained its connections.

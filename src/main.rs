@@ -182,7 +182,8 @@ fn serve(command: Option<Command>, mut config: Config) -> Result<(), String> {
     let upstream = odoo_rest_proxy::secret::redact_url(&config.upstream.url);
     let token_store = config.tokens.store.describe();
     let threads = config.server_threads();
-    // A shared token store's connection lives on this runtime.
+    // Building the state runs in this runtime's context; a shared token store's connections are
+    // opened later, each on the server thread that uses it.
     let _context = runtime.enter();
     odoo_rest_proxy::run_per_core(config, threads, stopped, |addr, admin| {
         // The listening line last: scripts read stdout up to it, then may close the pipe.

@@ -53,8 +53,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state for `config`. With the Redis token store, it needs a tokio runtime (the
-    /// connection's tasks run there).
+    /// The state for `config`. With the Redis token store, the connection is opened on first
+    /// use, on the runtime of that use (the thread that serves with this state).
     pub fn new(config: Config) -> Result<AppState, String> {
         let metrics = Arc::new(Metrics::new());
         let tokens = Arc::new(TokenStore::new(
@@ -94,16 +94,25 @@ impl AppState {
     }
 
     /// The state for another thread's runtime: the same tokens, caches, limiter and metrics,
-    /// with upstream connection pools of its own (a connection belongs to the runtime that
-    /// opened it).
+    /// with upstream connection pools and a Redis connection of its own (a connection belongs
+    /// to the runtime that opened it).
     pub fn for_another_thread(&self) -> Result<AppState, String> {
+        let tokens = Arc::new(self.tokens.for_another_thread());
+        let logins = match tokens.redis_link() {
+            Some(link) => Arc::new(LoginLimiter::shared(
+                self.config.limits.login_attempts,
+                self.config.limits.login_window,
+                Arc::clone(link),
+            )),
+            None => Arc::clone(&self.logins),
+        };
         Ok(AppState {
             odoo: self.odoo.with_own_pool(&self.config.upstream)?,
             passthrough: passthrough(&self.config, &self.metrics)?,
             metrics: Arc::clone(&self.metrics),
             cors: self.cors.clone(),
-            tokens: Arc::clone(&self.tokens),
-            logins: Arc::clone(&self.logins),
+            tokens,
+            logins,
             gate: Arc::clone(&self.gate),
             fields: Arc::clone(&self.fields),
             connections: Arc::clone(&self.connections),

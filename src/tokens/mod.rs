@@ -140,12 +140,21 @@ impl fmt::Debug for TokenStore {
 
 impl TokenStore {
     /// The store `config` names. A Redis store connects lazily (a Redis that is down at start
-    /// is not fatal: the API answers 503 until it is up), but it needs a tokio runtime.
+    /// is not fatal: the API answers 503 until it is up), on the runtime of its first use.
     pub fn new(limits: TokenLimits, config: &StoreConfig) -> Result<TokenStore, String> {
         Ok(match config {
             StoreConfig::Memory => TokenStore::Memory(Arc::new(MemoryStore::new(limits))),
             StoreConfig::Redis(redis) => TokenStore::Redis(RedisStore::new(limits, redis)?),
         })
+    }
+
+    /// The same tokens for another thread's runtime: the memory store itself, or the same
+    /// Redis store through a connection of that thread's own (opened there on first use).
+    pub fn for_another_thread(&self) -> TokenStore {
+        match self {
+            TokenStore::Memory(store) => TokenStore::Memory(Arc::clone(store)),
+            TokenStore::Redis(store) => TokenStore::Redis(store.for_another_thread()),
+        }
     }
 
     pub fn limits(&self) -> TokenLimits {
@@ -197,7 +206,7 @@ impl TokenStore {
         }
     }
 
-    /// The shared Redis connection, for the other shared state (the login limiter).
+    /// This thread's Redis connection, for the other shared state (the login limiter).
     pub fn redis_link(&self) -> Option<&Arc<RedisLink>> {
         match self {
             TokenStore::Memory(_) => None,

@@ -12,12 +12,14 @@
 //! caps; a lookup is one `GET`. Nothing is cached here: a revoked or expired token is refused by
 //! every instance on its next request. Every call is bounded by `redis_timeout_ms`; a Redis that
 //! is slow, down or answering errors is [`Unavailable`] (fail closed, never the memory store).
-//! One multiplexed connection per process ([`RedisLink`]) reconnects by itself.
+//! Each server thread has its own multiplexed connection ([`RedisLink`], see
+//! [`RedisLink::for_another_thread`]), opened on first use on that thread's runtime so that its
+//! driver task runs there (a lookup never wakes another thread); it reconnects by itself.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -101,14 +103,19 @@ pub fn url_for_log(url: &str) -> String {
 #[error("the token store is unavailable")]
 pub struct Unavailable;
 
-/// The process's one connection to Redis (multiplexed: every request shares it), with the
-/// timeout and key prefix every caller uses.
+/// One thread's connection to Redis (multiplexed: every request of that thread shares it),
+/// with the timeout and key prefix every caller uses. The connection is opened on first use,
+/// on the runtime of that use, which then drives it: a link belongs to one runtime (build
+/// another with [`RedisLink::for_another_thread`]).
 pub struct RedisLink {
-    connection: ConnectionManager,
+    client: redis::Client,
+    manager_config: ConnectionManagerConfig,
+    connection: OnceLock<ConnectionManager>,
     timeout: Duration,
     prefix: String,
-    /// Whether the last call succeeded: a change is logged once, not every failed call.
-    healthy: AtomicBool,
+    /// Whether the last call succeeded (shared by every thread's link): a change is logged
+    /// once, not every failed call.
+    healthy: Arc<AtomicBool>,
     ping: Script,
 }
 
@@ -123,7 +130,7 @@ impl fmt::Debug for RedisLink {
 
 impl RedisLink {
     /// The connection for `config`, opened on first use (a Redis that is down at start-up is
-    /// not fatal). Needs a tokio runtime: the connection's tasks run on it.
+    /// not fatal), on the tokio runtime of that use.
     pub fn new(config: &RedisConfig) -> Result<RedisLink, String> {
         let unusable = || "[tokens] redis_url: not a usable Redis URL".to_owned();
         let mut info = config
@@ -147,18 +154,42 @@ impl RedisLink {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err("the Redis token store needs a tokio runtime".to_owned());
-        }
-        let connection = ConnectionManager::new_lazy_with_config(client, manager_config)
-            .map_err(|_| unusable())?;
         Ok(RedisLink {
-            connection,
+            client,
+            manager_config,
+            connection: OnceLock::new(),
             timeout: config.timeout,
             prefix: config.key_prefix.clone(),
-            healthy: AtomicBool::new(true),
+            healthy: Arc::new(AtomicBool::new(true)),
             ping: Script::new("return redis.call('PING')"),
         })
+    }
+
+    /// A link to the same Redis, with the same settings, for another thread's runtime: it
+    /// opens a connection of its own on first use there.
+    pub fn for_another_thread(&self) -> RedisLink {
+        RedisLink {
+            client: self.client.clone(),
+            manager_config: self.manager_config.clone(),
+            connection: OnceLock::new(),
+            timeout: self.timeout,
+            prefix: self.prefix.clone(),
+            healthy: Arc::clone(&self.healthy),
+            ping: self.ping.clone(),
+        }
+    }
+
+    /// The connection, made on the current runtime the first time (it connects, and
+    /// reconnects, by itself in the background of that runtime).
+    fn connection(&self) -> RedisResult<ConnectionManager> {
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection.clone());
+        }
+        let made = ConnectionManager::new_lazy_with_config(
+            self.client.clone(),
+            self.manager_config.clone(),
+        )?;
+        Ok(self.connection.get_or_init(|| made).clone())
     }
 
     /// `prefix + name`.
@@ -172,8 +203,8 @@ impl RedisLink {
     /// Runs one command.
     pub async fn query<T: FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, Unavailable> {
         self.bounded(|| {
-            let mut connection = self.connection.clone();
-            async move { command.query_async(&mut connection).await }
+            let connection = self.connection();
+            async move { command.query_async(&mut connection?).await }
         })
         .await
     }
@@ -184,8 +215,8 @@ impl RedisLink {
         invocation: &ScriptInvocation<'_>,
     ) -> Result<T, Unavailable> {
         self.bounded(|| {
-            let mut connection = self.connection.clone();
-            async move { invocation.invoke_async(&mut connection).await }
+            let connection = self.connection();
+            async move { invocation.invoke_async(&mut connection?).await }
         })
         .await
     }
@@ -283,7 +314,7 @@ return 1
 pub struct RedisStore {
     limits: TokenLimits,
     link: Arc<RedisLink>,
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
     issue: Script,
     revoke: Script,
 }
@@ -327,10 +358,22 @@ impl RedisStore {
         Ok(RedisStore {
             limits,
             link: Arc::new(RedisLink::new(config)?),
-            sealer: Sealer::new(&config.key, config.previous_key.as_ref()),
+            sealer: Arc::new(Sealer::new(&config.key, config.previous_key.as_ref())),
             issue: Script::new(ISSUE),
             revoke: Script::new(REVOKE),
         })
+    }
+
+    /// The same store (limits, keys, Redis) for another thread's runtime, with a connection
+    /// of its own.
+    pub fn for_another_thread(&self) -> RedisStore {
+        RedisStore {
+            limits: self.limits,
+            link: Arc::new(self.link.for_another_thread()),
+            sealer: Arc::clone(&self.sealer),
+            issue: self.issue.clone(),
+            revoke: self.revoke.clone(),
+        }
     }
 
     pub fn limits(&self) -> TokenLimits {

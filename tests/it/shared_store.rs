@@ -640,3 +640,57 @@ async fn a_redis_slower_than_the_timeout_is_503_within_it() {
         );
     }
 }
+
+/// `CLIENT ID` of the connection that `store` uses on the current runtime.
+async fn client_id(store: &odoo_rest_proxy::tokens::TokenStore) -> i64 {
+    store
+        .redis_link()
+        .expect("a Redis store")
+        .query(redis::cmd("CLIENT").arg("ID"))
+        .await
+        .expect("CLIENT ID")
+}
+
+/// Each server thread has its own connection, opened on its own runtime on first use: the
+/// store is built with no runtime at all, another thread's link has another connection, and
+/// that thread's runtime going away leaves the first thread's connection working.
+#[test]
+fn each_thread_has_its_own_connection_on_its_own_runtime() {
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    };
+    let main = runtime();
+    let redis = main.block_on(RedisServer::start());
+    let limits = odoo_rest_proxy::tokens::TokenLimits {
+        ttl: Duration::from_secs(600),
+        max_tokens: 10,
+        max_per_user: 10,
+    };
+    let first =
+        odoo_rest_proxy::tokens::TokenStore::new(limits, &redis_store(&redis, key(1), None))
+            .expect("a store without a runtime");
+    let second = first.for_another_thread();
+    let id = main.block_on(client_id(&first));
+    assert_eq!(
+        main.block_on(client_id(&first)),
+        id,
+        "one connection per thread"
+    );
+    let other = std::thread::spawn(move || {
+        let other = runtime();
+        let id = other.block_on(client_id(&second));
+        drop(other);
+        id
+    })
+    .join()
+    .expect("the other thread");
+    assert_ne!(other, id, "the other thread has a connection of its own");
+    main.block_on(async {
+        assert_eq!(client_id(&first).await, id);
+        assert!(first.is_reachable().await);
+        drop(redis);
+    });
+}
