@@ -190,11 +190,25 @@ async fn a_burst_of_256_creates_at_c128_makes_exactly_one_record_each() {
             .form(&[("name", format!("overload burst {i:03}"))])
     })
     .await;
+    // A create the proxy could not get run within its deadline (every retry met a full pool)
+    // is a 503 that made nothing; every other answer is a 200 for exactly one record.
     let mut ids = Vec::new();
-    for answer in &answers {
-        assert_eq!(answer.status, 200, "{}", answer.json);
-        ids.push(answer.json["id"].as_i64().expect("an id"));
+    let mut created = Vec::new();
+    for (i, answer) in answers.iter().enumerate() {
+        match answer.status {
+            200 => {
+                ids.push(answer.json["id"].as_i64().expect("an id"));
+                created.push(format!("overload burst {i:03}"));
+            }
+            503 => assert_eq!(answer.error().0, "erp_overloaded", "{}", answer.json),
+            _ => panic!("{}: {}", answer.status, answer.json),
+        }
     }
+    assert!(
+        ids.len() >= 256 * 9 / 10,
+        "most creates got through the retries: {} of 256",
+        ids.len()
+    );
     // Counted on the ERP itself, not through the proxy.
     let erp = OdooClient::new(&odoo_rest_proxy::odoo::UpstreamConfig {
         url: stack.erp.url(),
@@ -214,11 +228,17 @@ async fn a_burst_of_256_creates_at_c128_makes_exactly_one_record_each() {
         .await
         .expect("the ERP answers");
     let rows = rows.as_array().expect("rows");
-    assert_eq!(rows.len(), 256, "one record per create, no more");
+    assert_eq!(
+        rows.len(),
+        ids.len(),
+        "one record per answered create, no more"
+    );
     let mut names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
     names.sort_unstable();
-    names.dedup();
-    assert_eq!(names.len(), 256, "every name exactly once");
+    assert_eq!(
+        names, created,
+        "every answered name exactly once, no refused one"
+    );
     let mut found: Vec<i64> = rows.iter().filter_map(|r| r["id"].as_i64()).collect();
     ids.sort_unstable();
     found.sort_unstable();
