@@ -51,8 +51,9 @@ pub struct LimiterConfig {
     pub queue_timeout: Duration,
 }
 
-/// Latency counts as "near its floor" up to this multiple of the floor, plus
-/// [`LATENCY_SLACK`] for the scheduling noise of a busy machine.
+/// Latency counts as "near its baseline" up to this multiple of the baseline, plus
+/// [`LATENCY_SLACK`] for the scheduling noise of a busy machine. The baseline is the larger of
+/// the floor and the long-term average (see [`LONG_SMOOTHING`]).
 const LATENCY_TOLERANCE: f64 = 3.0;
 const LATENCY_SLACK: f64 = 0.002;
 /// Cut on an overload signal: the limit times this.
@@ -63,6 +64,13 @@ const LATENCY_CUT: f64 = 0.9;
 const FLOOR_WINDOW: u32 = 256;
 /// Weight of the newest sample in the smoothed latency.
 const SMOOTHING: f64 = 0.1;
+/// Weight of the newest sample in the long-term latency average (about the last 500 calls), as
+/// in Netflix's Gradient2: the latency rule reacts to latency that climbs, not to latency that
+/// has stayed high. A proxy starved of CPU (many clients on a busy machine) sees every call
+/// slower whatever the limit; measured against the least latency ever seen, that reads as an
+/// overloaded ERP and cut the limit to its floor, below the ERP's cursor pool. The pool's own
+/// refusals (overload signals) still cut at once.
+const LONG_SMOOTHING: f64 = 0.002;
 
 /// The shared limiter. Cheap to share (`Arc`); every method takes a short lock.
 pub struct Limiter {
@@ -82,6 +90,8 @@ struct State {
     window_min: Option<Duration>,
     window_samples: u32,
     smoothed: Option<f64>,
+    /// The long-term latency average in seconds; not reset by a cut.
+    long_term: Option<f64>,
 }
 
 impl State {
@@ -165,6 +175,7 @@ impl Limiter {
                 window_min: None,
                 window_samples: 0,
                 smoothed: None,
+                long_term: None,
             }),
             config,
         }
@@ -289,8 +300,8 @@ impl Limiter {
         state.smoothed = None;
     }
 
-    /// A call answered in `latency`: grow while latency stays near its floor and the limit is
-    /// in use, cut when the smoothed latency climbs past the tolerance.
+    /// A call answered in `latency`: grow while latency stays near its baseline and the limit
+    /// is in use, cut when the smoothed latency climbs past the tolerance.
     fn learn(&self, state: &mut State, latency: Duration, epoch: u64) {
         let window_min = state.window_min.map_or(latency, |min| min.min(latency));
         state.window_min = Some(window_min);
@@ -308,7 +319,12 @@ impl Limiter {
             .smoothed
             .map_or(seconds, |s| s + SMOOTHING * (seconds - s));
         state.smoothed = Some(smoothed);
-        let bound = LATENCY_TOLERANCE * floor.as_secs_f64() + LATENCY_SLACK;
+        let long_term = state
+            .long_term
+            .map_or(seconds, |l| l + LONG_SMOOTHING * (seconds - l));
+        state.long_term = Some(long_term);
+        let baseline = floor.as_secs_f64().max(long_term);
+        let bound = LATENCY_TOLERANCE * baseline + LATENCY_SLACK;
         if smoothed > bound {
             self.cut(state, LATENCY_CUT, epoch);
         } else if state.in_flight as f64 >= state.limit * 0.5 {
@@ -411,5 +427,60 @@ mod tests {
             .expect("the slot is free again");
         drop(again);
         assert_eq!(limiter.in_flight(), 0);
+    }
+
+    /// Runs rounds of `limit()` calls (the slots all in use), call `i` answering in
+    /// `latency(i)`.
+    fn replay(limiter: &Arc<Limiter>, latency: impl Fn(usize) -> Duration, rounds: usize) {
+        let mut i = 0;
+        for _ in 0..rounds {
+            let n = limiter.limit();
+            let permits: Vec<Permit> = (0..n)
+                .map(|_| {
+                    let mut state = limiter.lock();
+                    assert!(state.in_flight < state.slots() && state.queue.is_empty());
+                    state.in_flight += 1;
+                    limiter.permit(&state)
+                })
+                .collect();
+            for mut permit in permits {
+                permit.finished = true;
+                limiter.release(Outcome::Answered, latency(i), permit.epoch);
+                i += 1;
+            }
+        }
+        assert_eq!(limiter.in_flight(), 0);
+    }
+
+    #[test]
+    fn latency_that_stays_high_does_not_hold_the_limit_at_its_floor() {
+        // A trace as the proxy sees it at c=256 on a CPU-starved machine: the ERP answers in
+        // 5 ms at first, then calls read 30 ms (the proxy's own queueing) whatever the limit,
+        // but one in 20 still gets through in 5 ms. The old rule (3 x the least latency of a
+        // window + 2 ms) cut to the floor and stayed there.
+        let limiter = limiter(4, 64, 100);
+        replay(&limiter, |_| Duration::from_millis(5), 20);
+        let grown = limiter.limit();
+        assert!(grown > 8, "grows while latency is flat: {grown}");
+        let plateau = |i: usize| Duration::from_millis(if i % 20 == 0 { 5 } else { 30 });
+        replay(&limiter, plateau, 300);
+        assert!(
+            limiter.limit() >= grown,
+            "a latency plateau cut the limit from {grown} to {}",
+            limiter.limit()
+        );
+    }
+
+    #[test]
+    fn latency_that_climbs_still_cuts() {
+        let limiter = limiter(4, 64, 100);
+        replay(&limiter, |_| Duration::from_millis(5), 20);
+        let grown = limiter.limit();
+        replay(&limiter, |_| Duration::from_millis(50), 3);
+        assert!(
+            limiter.limit() < grown,
+            "a jump from 5 to 50 ms did not cut: {grown} -> {}",
+            limiter.limit()
+        );
     }
 }
