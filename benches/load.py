@@ -62,6 +62,19 @@ FIELDS5 = ["name", "email", "phone", "is_company", "country_id"]
 PACED = "~50/s, ERP closes"
 
 
+def stop_all(procs):
+    """SIGTERM every process still running (the last started first), then wait for each,
+    killing one that takes more than 10 s."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -439,7 +452,6 @@ http {{
 
         base = f"http://127.0.0.1:{proxy_port}"
         token = login_many(proxy_port, 1, connections=1)[0]
-        other_token = login_many(other_port, 1, connections=1)[0] if args.compare else None
         # At least 80 partners for the page scenario.
         for i in range(80):
             req = urllib.request.Request(base + "/api/res.partner", method="POST", headers={"access_token": token},
@@ -587,14 +599,7 @@ http {{
         if failed:
             sys.exit(f"{len(failed)} cells had bad answers (left out of the tables): {failed}")
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import BINARY, free_port, lua_script, run_wrk, wait_port  # noqa: E402
+from load import BINARY, free_port, lua_script, run_wrk, stop_all, wait_port  # noqa: E402
 
 
 def limit_config(limit):
@@ -142,13 +141,7 @@ def main():
             Path(args.markdown).write_text(
                 f"{table}\n\n{summary}\n\nload average before {before}, after {after}\n")
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

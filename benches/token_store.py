@@ -22,11 +22,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import BINARY, cpu_seconds, free_port, login_many, lua_script, rss_kib, run_wrk, wait_port  # noqa: E402
+from load import BINARY, cpu_seconds, free_port, login_many, lua_script, rss_kib, run_wrk, stop_all, wait_port  # noqa: E402
 
 KEY_ENV = "BENCH_TOKEN_KEY"
 
@@ -146,13 +145,7 @@ def main():
                           f"bytes per token; Redis used_memory {(redis_after - redis_before) / args.tokens:.0f} bytes per token")
             print(f"\nload average at the end: {os.getloadavg()}")
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_all(procs)
 
 
 if __name__ == "__main__":
