@@ -181,6 +181,11 @@ async fn answer<B>(
             if let Some(live) = state.tokens.local_len() {
                 state.metrics.set_tokens_live(live);
             }
+            // The clients' limiter, read at the scrape: the probe's one-slot limiter never
+            // shows here.
+            state
+                .metrics
+                .set_upstream_concurrency_limit(state.odoo.limiter().limit());
             let mut response = Response::new(full(state.metrics.encode()));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,

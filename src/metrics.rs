@@ -397,14 +397,6 @@ impl Metrics {
         GaugeGuard::new(&self.upstream_queued)
     }
 
-    pub fn set_upstream_in_flight(&self, calls: usize) {
-        self.upstream_in_flight.set(as_i64(calls));
-    }
-
-    pub fn set_upstream_queued(&self, calls: usize) {
-        self.upstream_queued.set(as_i64(calls));
-    }
-
     pub fn set_upstream_concurrency_limit(&self, limit: usize) {
         self.upstream_concurrency_limit.set(as_i64(limit));
     }

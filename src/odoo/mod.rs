@@ -530,8 +530,6 @@ impl OdooClient {
                 Err(_) => Outcome::Ignored,
             });
             drop(in_flight);
-            self.metrics
-                .set_upstream_concurrency_limit(self.limiter.limit());
             let error = match result {
                 Err(error) if error.did_not_run() => error,
                 other => return other,

@@ -116,6 +116,14 @@ async fn healthz_readyz_and_nothing_else_on_the_admin_listener() {
         ready,
         serde_json::json!({"status": "ready", "upstream": {"version": "18.0", "protocol": "xmlrpc"}})
     );
+    // The probe has answered, on its own one-slot limiter: the gauge still shows the clients'
+    // limit ([upstream] min_concurrency, 4, where the adaptive limit starts).
+    assert_eq!(
+        stack
+            .sample("odoo_rest_proxy_upstream_concurrency_limit")
+            .await,
+        4.0
+    );
     // The REST API is not on the admin listener, nor the admin endpoints on the main one.
     assert_eq!(stack.get("/api/auth/get_tokens").await.0, 404);
     let main = stack
