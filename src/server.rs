@@ -204,7 +204,11 @@ async fn route(
     let (mut response, upstream, user) = match preflight {
         Some(response) => (response, Duration::ZERO, None),
         None => {
-            access::recording(dispatch(state, request, peer))
+            // Boxed: the handlers' future is about 6 KiB, and each wrapper around it (the
+            // record, the span, hyper's slot) would copy it again; the request's future stays
+            // at about 1 KiB and moves as such (callgrind: about 19 k instructions of memcpy per
+            // REST call before).
+            access::recording(Box::pin(dispatch(state, request, peer)))
                 .instrument(span.clone())
                 .await
         }
