@@ -13,6 +13,7 @@
 //! - [`error`]: the error type; the only place that picks HTTP status codes.
 //! - [`demo`]: the embedded demo ERP, also the fake upstream of tests and benchmarks.
 //! - [`passthrough`]: everything outside `/api`, forwarded to the ERP unchanged.
+//! - [`pool`]: the keep-alive HTTP/1.1 connections to the ERP, below `odoo` and `passthrough`.
 //! - [`plumbing`]: the response body type and JSON responses, below server, api and
 //!   pass-through.
 //! - [`secret`]: a string that is never formatted.
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod odoo;
 pub mod passthrough;
 pub mod plumbing;
+pub mod pool;
 pub mod pyliteral;
 pub mod secret;
 pub mod server;

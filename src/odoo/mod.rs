@@ -1,5 +1,6 @@
 //! `OdooClient`: the only code that talks to the upstream ERP. It sends XML-RPC calls, or Odoo
-//! 19's JSON-2 calls ([`Protocol`]), over http or https (reqwest with rustls), every call
+//! 19's JSON-2 calls ([`Protocol`]), over http or https (the keep-alive connections of
+//! [`crate::pool`], rustls for TLS), every call
 //! through the shared [`Limiter`] (login included), retries a call only when it provably did
 //! not run, and turns every way an answer can go wrong into an [`UpstreamError`], the same
 //! whatever the wire. It knows nothing of REST or tokens.
@@ -8,11 +9,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Request, Uri};
+use http_body_util::BodyExt;
+use hyper::body::Body as _;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::json2::{self, Json2Error};
 use crate::metrics::{Metrics, Outcome as CallOutcome, UpstreamMethod};
+use crate::plumbing::{full, Body};
+use crate::pool::{innermost, Pool, Streamed};
 use crate::secret::Secret;
 use crate::xmlrpc::{self, Fault, FaultCode, Param};
 
@@ -98,14 +105,22 @@ impl UpstreamError {
     }
 }
 
-/// An XML-RPC client for one upstream ERP. Cheap to clone; one connection pool for all.
+/// An XML-RPC client for one upstream ERP. Cheap to clone; one connection pool for all the
+/// clones of one thread ([`OdooClient::with_own_pool`] for another thread's).
 #[derive(Clone)]
 pub struct OdooClient {
-    http: reqwest::Client,
-    common_url: reqwest::Url,
-    object_url: reqwest::Url,
-    /// The base URL, for `/json/2/<model>/<method>` and `/web/version`.
-    base_url: reqwest::Url,
+    pool: Arc<Pool>,
+    /// The upstream URL as configured (no userinfo: refused), for `Debug` and new pools.
+    url: Arc<str>,
+    /// `host[:port]` of the upstream, the `Host` of every call.
+    host: HeaderValue,
+    /// The paths called, in origin form under the upstream's base path, built once.
+    common_path: Uri,
+    object_path: Uri,
+    db_path: Uri,
+    web_version_path: Uri,
+    /// The upstream's base path (usually empty), for `/json/2/<model>/<method>`.
+    base_path: Arc<str>,
     limiter: Arc<Limiter>,
     timeout: Duration,
     max_response_bytes: usize,
@@ -113,14 +128,13 @@ pub struct OdooClient {
     server_version: Arc<tokio::sync::OnceCell<Option<ServerVersion>>>,
     choice: ProtocolChoice,
     detected: Arc<protocol::Detected>,
-    db_url: reqwest::Url,
     metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for OdooClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OdooClient")
-            .field("common_url", &self.common_url.as_str())
+            .field("url", &crate::secret::redact_url(&self.url))
             .finish_non_exhaustive()
     }
 }
@@ -134,15 +148,32 @@ impl OdooClient {
                 crate::config::USERINFO_REFUSED
             ));
         }
-        let parsed = reqwest::Url::parse(base).map_err(|e| format!("invalid upstream URL: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
+        let parsed: Uri = base
+            .parse()
+            .map_err(|e| format!("invalid upstream URL: {e}"))?;
+        if !matches!(parsed.scheme_str(), Some("http" | "https")) {
             return Err("the upstream URL must start with http:// or https://".into());
         }
+        let authority = parsed
+            .authority()
+            .ok_or("the upstream URL has no host")?
+            .as_str();
+        let base_path = parsed.path().trim_end_matches('/');
+        let path = |tail: &str| -> Result<Uri, String> {
+            format!("{base_path}{tail}")
+                .parse()
+                .map_err(|e| format!("invalid upstream URL: {e}"))
+        };
         Ok(OdooClient {
-            http: http_client(config)?,
-            common_url: endpoint(base, "common")?,
-            object_url: endpoint(base, "object")?,
-            base_url: parsed,
+            pool: Arc::new(pool(&parsed, config)?),
+            url: Arc::from(base),
+            host: HeaderValue::from_str(authority)
+                .map_err(|e| format!("invalid upstream URL: {e}"))?,
+            common_path: path("/xmlrpc/2/common")?,
+            object_path: path("/xmlrpc/2/object")?,
+            db_path: path("/xmlrpc/2/db")?,
+            web_version_path: path("/web/version")?,
+            base_path: Arc::from(base_path),
             limiter: Arc::new(Limiter::new(LimiterConfig {
                 min_concurrency: config.min_concurrency,
                 max_concurrency: config.max_concurrency,
@@ -154,7 +185,6 @@ impl OdooClient {
             server_version: Arc::default(),
             choice: config.protocol,
             detected: Arc::default(),
-            db_url: endpoint(base, "db")?,
             metrics: Arc::new(Metrics::new()),
         })
     }
@@ -173,8 +203,12 @@ impl OdooClient {
     /// The same client with a connection pool of its own, for another thread's runtime; the
     /// limiter (and its queue) stays shared.
     pub fn with_own_pool(&self, config: &UpstreamConfig) -> Result<OdooClient, String> {
+        let url: Uri = self
+            .url
+            .parse()
+            .map_err(|e| format!("invalid upstream URL: {e}"))?;
         Ok(OdooClient {
-            http: http_client(config)?,
+            pool: Arc::new(pool(&url, config)?),
             ..self.clone()
         })
     }
@@ -200,7 +234,7 @@ impl OdooClient {
 
     /// `common.version()`.
     pub async fn version(&self) -> Result<Value, UpstreamError> {
-        self.xmlrpc_call(&self.common_url, "version", &[], Value::read)
+        self.xmlrpc_call(&self.common_path, "version", &[], Value::read)
             .await
     }
 
@@ -261,19 +295,18 @@ impl OdooClient {
     /// (an ERP older than the route, such as Flectra 1.x: the answer is kept, not asked at
     /// every login), `Err` when it does not answer at all.
     async fn web_version(&self) -> Result<Option<i64>, ()> {
-        let url = self.base_url.join("web/version").map_err(|_| ())?;
-        let response = self.http.get(url).send().await.map_err(|_| ())?;
-        if !response.status().is_success() {
+        let request = self.request(http::Method::GET, &self.web_version_path, Bytes::new());
+        let (status, _, bytes) = self.exchange(request, self.timeout).await.map_err(|_| ())?;
+        if !(200..300).contains(&status) {
             return Ok(None);
         }
-        let bytes = self.read_body(response).await.map_err(|_| ())?;
         Ok(json2::major_version(&bytes))
     }
 
     /// `db.list()`: the databases, where the server allows listing them (else a fault).
     pub async fn list_databases(&self) -> Result<Vec<String>, UpstreamError> {
         let answer = self
-            .xmlrpc_call(&self.db_url, "list", &[], Value::read)
+            .xmlrpc_call(&self.db_path, "list", &[], Value::read)
             .await?;
         match answer {
             Value::Array(names) => Ok(names
@@ -302,7 +335,7 @@ impl OdooClient {
             Param::Value(&no_context),
         ];
         let uid = self
-            .xmlrpc_call(&self.common_url, "authenticate", &params, Value::read)
+            .xmlrpc_call(&self.common_path, "authenticate", &params, Value::read)
             .await?;
         match uid {
             Value::Number(uid) => match uid.as_i64() {
@@ -344,7 +377,7 @@ impl OdooClient {
         } else {
             &all[..6]
         };
-        self.xmlrpc_call(&self.object_url, "execute_kw", params, T::read)
+        self.xmlrpc_call(&self.object_path, "execute_kw", params, T::read)
             .await
     }
 
@@ -373,20 +406,21 @@ impl OdooClient {
         let one_dict_create = method == "create" && args.get(0).is_some_and(Value::is_object);
         let body = json2::request_body(method, &args, kwargs.as_ref())
             .map_err(|e| UpstreamError::Unreadable(format!("cannot send over JSON-2: {e}")))?;
-        let mut url = self.base_url.clone();
-        url.path_segments_mut()
-            .map_err(|_| UpstreamError::Unreachable("the upstream URL has no path".into()))?
-            .pop_if_empty()
-            .extend(["json", "2", model, method]);
+        let path = json2_path(&self.base_path, model, method)?;
+        // A database name or key that no header can carry names no database, no user.
+        let database = HeaderValue::from_str(db)
+            .map_err(|_| UpstreamError::Fault(OdooFault::UnknownDatabase(db.to_owned())))?;
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", secret.expose()))
+            .map_err(|_| UpstreamError::Fault(OdooFault::AccessDenied))?;
+        bearer.set_sensitive(true);
         let body = Bytes::from(body);
-        let build = |timeout| {
-            self.http
-                .post(url.clone())
-                .header(http::header::CONTENT_TYPE, APPLICATION_JSON)
-                .header("x-odoo-database", db)
-                .bearer_auth(secret.expose())
-                .timeout(timeout)
-                .body(body.clone())
+        let build = || {
+            let mut request = self.request(http::Method::POST, &path, body.clone());
+            let headers = request.headers_mut();
+            headers.insert(header::CONTENT_TYPE, APPLICATION_JSON);
+            headers.insert(X_ODOO_DATABASE, database.clone());
+            headers.insert(header::AUTHORIZATION, bearer.clone());
+            request
         };
         let read = |status: u16, content_type: Option<&str>, bytes: Vec<u8>| {
             // A 503, or a 500 that is not JSON-2's own error body, came before the method ran.
@@ -438,7 +472,7 @@ impl OdooClient {
 
     async fn xmlrpc_call<T>(
         &self,
-        url: &reqwest::Url,
+        path: &Uri,
         method: &str,
         params: &[Param<'_>],
         decode: impl Fn(&[u8]) -> Result<Result<T, Fault>, xmlrpc::DecodeError>,
@@ -446,12 +480,10 @@ impl OdooClient {
         let mut body = Vec::with_capacity(1024);
         xmlrpc::encode_call_params(&mut body, method, params);
         let body = Bytes::from(body);
-        let build = |timeout| {
-            self.http
-                .post(url.clone())
-                .header(http::header::CONTENT_TYPE, TEXT_XML)
-                .timeout(timeout)
-                .body(body.clone())
+        let build = || {
+            let mut request = self.request(http::Method::POST, path, body.clone());
+            request.headers_mut().insert(header::CONTENT_TYPE, TEXT_XML);
+            request
         };
         let read = |status: u16, content_type: Option<&str>, bytes: Vec<u8>| {
             let is_xml = content_type.is_some_and(|v| v.contains("xml"));
@@ -484,7 +516,7 @@ impl OdooClient {
     async fn call<T>(
         &self,
         erp_method: UpstreamMethod,
-        build: impl Fn(Duration) -> reqwest::RequestBuilder,
+        build: impl Fn() -> Request<Body>,
         read: impl Fn(u16, Option<&str>, Vec<u8>) -> Result<T, UpstreamError>,
     ) -> Result<T, UpstreamError> {
         let started = Instant::now();
@@ -502,7 +534,7 @@ impl OdooClient {
     /// only while the answer proves the call did not run.
     async fn call_with_retries<T>(
         &self,
-        build: impl Fn(Duration) -> reqwest::RequestBuilder,
+        build: impl Fn() -> Request<Body>,
         read: impl Fn(u16, Option<&str>, Vec<u8>) -> Result<T, UpstreamError>,
     ) -> Result<T, UpstreamError> {
         let deadline = Instant::now() + self.timeout;
@@ -520,7 +552,7 @@ impl OdooClient {
             if remaining.is_zero() {
                 return Err(UpstreamError::Timeout);
             }
-            let result = match self.exchange(build(remaining)).await {
+            let result = match self.exchange(build(), remaining).await {
                 Ok((status, content_type, bytes)) => read(status, content_type.as_deref(), bytes),
                 Err(error) => Err(error),
             };
@@ -544,47 +576,89 @@ impl OdooClient {
         }
     }
 
-    /// Sends one request: the status, the content type and the whole (capped) body. An
-    /// unreachable ERP makes `auto` ask its version again.
-    async fn exchange(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(u16, Option<String>, Vec<u8>), UpstreamError> {
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => {
-                let error = transport_error(e);
-                if matches!(error, UpstreamError::Unreachable(_)) {
-                    self.detected.forget();
-                }
-                return Err(error);
-            }
-        };
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = self.read_body(response).await?;
-        Ok((status, content_type, bytes))
+    /// A request for `path` with the upstream's `Host` and `body`.
+    fn request(&self, method: http::Method, path: &Uri, body: Bytes) -> Request<Body> {
+        let mut request = Request::new(full(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = path.clone();
+        request
+            .headers_mut()
+            .insert(header::HOST, self.host.clone());
+        request
     }
 
-    /// Reads the whole answer, refusing one larger than the configured cap.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
-        let hint = response.content_length().unwrap_or(0) as usize;
-        if hint > self.max_response_bytes {
-            return Err(too_large(self.max_response_bytes));
+    /// Sends one request within `timeout`: the status, the content type and the whole
+    /// (capped) body. An unreachable ERP makes `auto` ask its version again.
+    async fn exchange(
+        &self,
+        request: Request<Body>,
+        timeout: Duration,
+    ) -> Result<(u16, Option<String>, Vec<u8>), UpstreamError> {
+        let exchange = async {
+            let response = self.pool.send(request).await?;
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let bytes = read_body(response.into_body(), self.max_response_bytes).await?;
+            Ok((status, content_type, bytes))
+        };
+        let result = tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(UpstreamError::Timeout));
+        if matches!(result, Err(UpstreamError::Unreachable(_))) {
+            self.detected.forget();
         }
-        let mut bytes = Vec::with_capacity(hint.max(1024));
-        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-            if bytes.len() + chunk.len() > self.max_response_bytes {
-                return Err(too_large(self.max_response_bytes));
+        result
+    }
+}
+
+/// Reads the whole answer, refusing one larger than `cap`.
+async fn read_body(mut body: Streamed, cap: usize) -> Result<Vec<u8>, UpstreamError> {
+    let hint = body.size_hint().exact().unwrap_or(0);
+    if hint > cap as u64 {
+        return Err(too_large(cap));
+    }
+    let mut bytes = Vec::with_capacity((hint as usize).max(1024));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            UpstreamError::Unreadable(format!("the body broke off: {}", innermost(&e)))
+        })?;
+        if let Ok(chunk) = frame.into_data() {
+            if bytes.len() + chunk.len() > cap {
+                return Err(too_large(cap));
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(bytes)
     }
+    Ok(bytes)
+}
+
+/// The connections of one thread to the upstream at `url`.
+fn pool(url: &Uri, config: &UpstreamConfig) -> Result<Pool, String> {
+    Pool::new(url, config.connect_timeout, config.max_concurrency.max(1))
+}
+
+/// `{base}/json/2/{model}/{method}`, each name percent-encoded where it is not a plain
+/// name (model and method names are; this only keeps odd input from breaking the path).
+fn json2_path(base: &str, model: &str, method: &str) -> Result<Uri, UpstreamError> {
+    let mut path = format!("{base}/json/2/");
+    for (i, name) in [model, method].into_iter().enumerate() {
+        if i > 0 {
+            path.push('/');
+        }
+        for &byte in name.as_bytes() {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-' | b'~') {
+                path.push(byte as char);
+            } else {
+                path.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    path.parse()
+        .map_err(|e| UpstreamError::Unreadable(format!("cannot build the JSON-2 path: {e}")))
 }
 
 /// The metrics label of how a call ended.
@@ -616,19 +690,6 @@ fn outcome<T>(result: &Result<T, UpstreamError>) -> CallOutcome {
     }
 }
 
-fn http_client(config: &UpstreamConfig) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .connect_timeout(config.connect_timeout)
-        .timeout(config.timeout)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(config.max_concurrency.max(1))
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
-
 /// A call that did not run is sent at most this many times in all.
 const MAX_ATTEMPTS: u32 = 6;
 
@@ -638,8 +699,9 @@ fn retry_backoff(attempt: u32) -> Duration {
     Duration::from_micros(rand::random_range(1_000..=ceiling_ms * 1_000))
 }
 
-const TEXT_XML: http::HeaderValue = http::HeaderValue::from_static("text/xml");
-const APPLICATION_JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
+const TEXT_XML: HeaderValue = HeaderValue::from_static("text/xml");
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const X_ODOO_DATABASE: HeaderName = HeaderName::from_static("x-odoo-database");
 
 /// How an `execute_kw` answer is read.
 pub trait Answer: Sized {
@@ -724,35 +786,8 @@ fn json2_error(error: Json2Error, db: &str) -> UpstreamError {
     UpstreamError::Fault(fault)
 }
 
-/// `{base}/xmlrpc/2/{service}`, parsed once rather than on every call.
-fn endpoint(base: &str, service: &str) -> Result<reqwest::Url, String> {
-    reqwest::Url::parse(&format!("{base}/xmlrpc/2/{service}"))
-        .map_err(|e| format!("invalid upstream URL: {e}"))
-}
-
 fn too_large(limit: usize) -> UpstreamError {
     UpstreamError::Unreadable(format!("the answer is larger than {limit} bytes"))
-}
-
-fn transport_error(error: reqwest::Error) -> UpstreamError {
-    if error.is_timeout() {
-        UpstreamError::Timeout
-    } else if error.is_connect() {
-        UpstreamError::Unreachable(root_cause(&error))
-    } else if error.is_body() || error.is_decode() {
-        UpstreamError::Unreadable(format!("the body broke off: {}", root_cause(&error)))
-    } else {
-        UpstreamError::ConnectionLost(root_cause(&error))
-    }
-}
-
-/// The innermost cause of a reqwest error: "connection refused" rather than a chain with URLs.
-fn root_cause(error: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 fn kind_of(value: &Value) -> &'static str {

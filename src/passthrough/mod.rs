@@ -3,9 +3,7 @@
 //! headers are dropped as RFC 9110 section 7.6.1 says, `X-Forwarded-*` are added, a `Location`
 //! naming the upstream itself is made relative (nginx's `proxy_redirect default`), and
 //! WebSocket upgrades (Odoo's `/websocket` bus) are spliced both ways. It never reads a body.
-//! `upstream` owns the connections to the ERP.
-
-mod upstream;
+//! [`crate::pool`] owns the connections to the ERP.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +13,6 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 
 use crate::config::PassthroughConfig;
@@ -24,13 +21,11 @@ use crate::metrics::{Direction, Metrics};
 use crate::odoo::UpstreamConfig;
 use crate::odoo::UpstreamError;
 use crate::plumbing::{Body, BoxError};
-
-/// How long an idle upstream connection is kept for reuse.
-const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+use crate::pool::{Pool, Streamed};
 
 /// Forwards requests to the upstream over pooled keep-alive connections.
 pub struct Passthrough {
-    pool: Arc<upstream::Pool>,
+    pool: Arc<Pool>,
     /// The upstream's `host:port`, the `Host` of a request that came without one.
     authority: HeaderValue,
     /// A path prefix of the upstream URL (usually empty).
@@ -74,27 +69,12 @@ impl Passthrough {
             .authority()
             .cloned()
             .ok_or("the upstream URL has no host")?;
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(upstream.connect_timeout));
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let target = Uri::builder()
-            .scheme(scheme.clone())
-            .authority(authority.clone())
-            .path_and_query("/")
-            .build()
-            .map_err(|e| format!("invalid upstream URL {shown:?}: {e}"))?;
-        let pool = upstream::Pool::new(
-            connector,
-            target,
+        let pool = Pool::new(
+            &uri,
+            upstream.connect_timeout,
             upstream.max_concurrency.max(1),
-            IDLE_TIMEOUT,
-        );
+        )
+        .map_err(|e| format!("{e} ({shown:?})"))?;
         let base_path = uri.path().trim_end_matches('/').to_owned();
         let own_urls = std::iter::once(authority.as_str())
             .chain(config.host.as_deref())
@@ -216,7 +196,7 @@ impl Passthrough {
             }
             strip_hop_by_hop(response.headers_mut());
             self.rewrite_location(response.headers_mut());
-            return Ok(response.map(upstream::Streamed::boxed));
+            return Ok(response.map(Streamed::boxed));
         };
 
         let mut response = tokio::time::timeout(self.timeout, self.pool.send_upgrade(outgoing))

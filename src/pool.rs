@@ -1,8 +1,10 @@
-//! The upstream connections of pass-through: HTTP/1.1 (plain or TLS) kept alive between
-//! requests in a small LIFO pool, and driven by the task of the request that uses them. No
-//! connection has a task of its own and no request crosses a channel to reach one: one task
-//! reads the client, writes the ERP, reads the ERP and writes the client, as one nginx event
-//! loop does. It knows nothing of headers; `passthrough` decides what is sent.
+//! The connections to the upstream ERP, of [`crate::odoo`] (REST calls) and
+//! [`crate::passthrough`] alike: HTTP/1.1 (plain or TLS) kept alive between requests in a
+//! small LIFO pool, and driven by the task of the request that uses them. No connection has a
+//! task of its own and no request crosses a channel to reach one: one task reads the client,
+//! writes the ERP, reads the ERP and writes the client, as one nginx event loop does. It knows
+//! nothing of headers; its callers decide what is sent, in origin form (`/path`) with a
+//! `Host`.
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
@@ -22,6 +24,9 @@ use tower_service::Service;
 
 use crate::odoo::UpstreamError;
 use crate::plumbing::{Body, BoxError};
+
+/// How long an idle connection is kept for reuse.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 type Stream = hyper_rustls::MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
@@ -51,8 +56,8 @@ struct Idle {
     since: Instant,
 }
 
-/// Keep-alive connections to one upstream.
-pub(super) struct Pool {
+/// Keep-alive connections to one upstream, for the runtime (thread) that uses them.
+pub struct Pool {
     connector: Connector,
     /// Scheme and authority of the upstream, what the connector dials.
     target: Uri,
@@ -63,25 +68,40 @@ pub(super) struct Pool {
 }
 
 impl Pool {
-    pub(super) fn new(
-        connector: Connector,
-        target: Uri,
-        max_idle: usize,
-        idle_timeout: Duration,
-    ) -> Pool {
-        Pool {
+    /// Connections to the scheme and authority of `upstream` (http or https), each dial
+    /// given `connect_timeout`; at most `max_idle` kept idle.
+    pub fn new(upstream: &Uri, connect_timeout: Duration, max_idle: usize) -> Result<Pool, String> {
+        let (Some(scheme), Some(authority)) = (upstream.scheme(), upstream.authority()) else {
+            return Err("the upstream URL needs a scheme and a host".into());
+        };
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(connect_timeout));
+        http.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let target = Uri::builder()
+            .scheme(scheme.clone())
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|e| format!("invalid upstream URL: {e}"))?;
+        Ok(Pool {
             connector,
             target,
             idle: Mutex::new(VecDeque::new()),
             max_idle,
-            idle_timeout,
-        }
+            idle_timeout: IDLE_TIMEOUT,
+        })
     }
 
     /// Sends `request` on an idle connection, or a new one, and drives the connection until
     /// the response head is in. A reused connection that turns out closed before the request
     /// went out is dropped and the request goes on a new one.
-    pub(super) async fn send(
+    pub async fn send(
         self: &Arc<Pool>,
         mut request: Request<Body>,
     ) -> Result<Response<Streamed>, UpstreamError> {
@@ -112,7 +132,7 @@ impl Pool {
 
     /// Sends an upgrade request (`Connection: upgrade`) on a connection of its own, driven by
     /// a task of its own until the switch, then handed to `hyper::upgrade::on(response)`.
-    pub(super) async fn send_upgrade(
+    pub async fn send_upgrade(
         &self,
         request: Request<Body>,
     ) -> Result<Response<Incoming>, UpstreamError> {
@@ -218,7 +238,7 @@ where
 
 /// A response body from the upstream that drives its connection while it is read, and puts
 /// the connection back in the pool once the body is complete. Dropped early, it closes it.
-pub(super) struct Streamed {
+pub struct Streamed {
     body: Incoming,
     /// The connection, while still open.
     connection: Option<Box<Connection>>,
@@ -236,7 +256,7 @@ impl Streamed {
     }
 
     /// The body boxed as the server sends it.
-    pub(super) fn boxed(self) -> Body {
+    pub fn boxed(self) -> Body {
         BodyExt::map_err(self, |error| -> BoxError { Box::new(error) }).boxed()
     }
 }
@@ -290,7 +310,8 @@ impl Drop for Streamed {
     }
 }
 
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+/// The innermost cause: "connection refused" rather than a chain of wrappers.
+pub fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(next) = cause.source() {
         cause = next;
@@ -298,6 +319,7 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
+/// The connection failed after the request may have gone out: it may have run.
 fn broke_off(error: &hyper::Error) -> UpstreamError {
-    UpstreamError::Unreadable(format!("the ERP broke off: {}", innermost(error)))
+    UpstreamError::ConnectionLost(format!("the ERP broke off: {}", innermost(error)))
 }
