@@ -298,6 +298,11 @@ impl Erp {
                 "execute_kw() argument after ** must be a mapping",
             ));
         }
+        if self.version == OdooVersion::Flectra14 {
+            if let Some(fault) = flectra::refusal_before_access_check(table, method, args) {
+                return Err(fault);
+            }
+        }
         if let Some(operation) = methods::operation(method, args) {
             // Flectra 1.x lets every internal user read ir.model (fixture flectra14/30).
             let flectra_reads_ir_model = self.version == OdooVersion::Flectra14

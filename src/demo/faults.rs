@@ -179,6 +179,14 @@ impl Fault {
         )
     }
 
+    /// Code 2: `res.users.unlink` of the admin (or of `__system__`).
+    pub(crate) fn admin_user_unlink() -> Fault {
+        Fault::user(
+            "You can not remove the admin user as it is used internally for resources created \
+             by Odoo (updates, module installation, ...)",
+        )
+    }
+
     pub(crate) fn private_method(method: &str) -> Fault {
         Fault::new(
             4,
