@@ -110,11 +110,38 @@ impl Erp {
         };
         if let Some(operation) = methods::operation(method, args) {
             check_access(uid, table, operation)?;
+            self.check_allowed_companies(uid, kwargs)?;
         }
         check_every_field_read(uid, table, method, args, kwargs)?;
         let now = now_utc();
         let stamp = Stamp { uid, now: &now };
         methods::call(&self.database, table, method, args, kwargs, stamp)
+    }
+
+    /// Odoo 13 and later refuse a context whose `allowed_company_ids` names a company the
+    /// user is not in, before the method reads or changes anything (odoo19-json2/83).
+    fn check_allowed_companies(&self, uid: i64, kwargs: &Map<String, Value>) -> Result<(), Fault> {
+        let Some(Value::Array(wanted)) = kwargs
+            .get("context")
+            .and_then(|context| context.get("allowed_company_ids"))
+        else {
+            return Ok(());
+        };
+        let db = read_lock(&self.database);
+        let companies = db
+            .table(USERS)
+            .row(uid)
+            .map(|row| db.stored(USERS, row, "company_ids"));
+        let allowed = |company: &Value| {
+            companies
+                .as_ref()
+                .and_then(Value::as_array)
+                .is_some_and(|companies| companies.contains(company))
+        };
+        if wanted.iter().all(allowed) {
+            return Ok(());
+        }
+        Err(Fault::invalid_companies())
     }
 
     pub(crate) fn calls(&self) -> Vec<Call> {
@@ -311,6 +338,9 @@ impl Erp {
                 && operation == Operation::Read;
             if !flectra_reads_ir_model {
                 check_access(uid, table, operation)?;
+            }
+            if self.version != OdooVersion::Flectra14 {
+                self.check_allowed_companies(uid, kwargs)?;
             }
         }
         if self.version == OdooVersion::Odoo19 {

@@ -188,6 +188,11 @@ impl Fault {
         )
     }
 
+    /// Code 4: the context's `allowed_company_ids` names a company the user is not in.
+    pub(crate) fn invalid_companies() -> Fault {
+        Fault::new(4, "Access to unauthorized or invalid companies.")
+    }
+
     /// Code 2: `res.users.unlink` of the admin (or of `__system__`).
     pub(crate) fn admin_user_unlink() -> Fault {
         Fault::user(
