@@ -110,10 +110,38 @@ impl Erp {
         };
         if let Some(operation) = methods::operation(method, args) {
             check_access(uid, table, operation)?;
+            self.check_allowed_companies(uid, kwargs)?;
         }
+        check_every_field_read(uid, table, method, args, kwargs)?;
         let now = now_utc();
         let stamp = Stamp { uid, now: &now };
         methods::call(&self.database, table, method, args, kwargs, stamp)
+    }
+
+    /// Odoo 13 and later refuse a context whose `allowed_company_ids` names a company the
+    /// user is not in, before the method reads or changes anything (odoo19-json2/83).
+    fn check_allowed_companies(&self, uid: i64, kwargs: &Map<String, Value>) -> Result<(), Fault> {
+        let Some(Value::Array(wanted)) = kwargs
+            .get("context")
+            .and_then(|context| context.get("allowed_company_ids"))
+        else {
+            return Ok(());
+        };
+        let db = read_lock(&self.database);
+        let companies = db
+            .table(USERS)
+            .row(uid)
+            .map(|row| db.stored(USERS, row, "company_ids"));
+        let allowed = |company: &Value| {
+            companies
+                .as_ref()
+                .and_then(Value::as_array)
+                .is_some_and(|companies| companies.contains(company))
+        };
+        if wanted.iter().all(allowed) {
+            return Ok(());
+        }
+        Err(Fault::invalid_companies())
     }
 
     pub(crate) fn calls(&self) -> Vec<Call> {
@@ -298,6 +326,11 @@ impl Erp {
                 "execute_kw() argument after ** must be a mapping",
             ));
         }
+        if self.version == OdooVersion::Flectra14 {
+            if let Some(fault) = flectra::refusal_before_access_check(table, method, args) {
+                return Err(fault);
+            }
+        }
         if let Some(operation) = methods::operation(method, args) {
             // Flectra 1.x lets every internal user read ir.model (fixture flectra14/30).
             let flectra_reads_ir_model = self.version == OdooVersion::Flectra14
@@ -306,6 +339,12 @@ impl Erp {
             if !flectra_reads_ir_model {
                 check_access(uid, table, operation)?;
             }
+            if self.version != OdooVersion::Flectra14 {
+                self.check_allowed_companies(uid, kwargs)?;
+            }
+        }
+        if self.version == OdooVersion::Odoo19 {
+            check_every_field_read(uid, table, method, args, kwargs)?;
         }
         let now = now_utc();
         let stamp = Stamp { uid, now: &now };
@@ -401,7 +440,7 @@ fn redact(value: &Value) -> Value {
 /// `ir.model`, and may not create contacts, create or delete users, or change companies,
 /// countries, currencies and tags.
 fn check_access(uid: i64, table: TableId, operation: Operation) -> Result<(), Fault> {
-    if uid == super::DEMO_ADMIN_UID || uid == 1 {
+    if is_admin(uid) {
         return Ok(());
     }
     let group = match (table, operation) {
@@ -423,6 +462,50 @@ fn check_access(uid: i64, table: TableId, operation: Operation) -> Result<(), Fa
     };
     let model = schema::MODELS[table];
     Err(Fault::acl(verb, model.description, model.name, group))
+}
+
+fn is_admin(uid: i64) -> bool {
+    uid == super::DEMO_ADMIN_UID || uid == 1
+}
+
+/// Odoo 19 (both wires): a `read` or `search_read` without `fields` (or with an empty list)
+/// reads every field, and is refused when one of them points to records the user may not read.
+/// On res.partner that is `rtc_session_ids`, Discuss's call sessions, which only
+/// administrators may read (issue 13, seen on a real Odoo 19.0 as demo_api). The demo stores
+/// no such field, so no `fields_get` lists it: a read that names its fields passes.
+fn check_every_field_read(
+    uid: i64,
+    table: TableId,
+    method: &str,
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+) -> Result<(), Fault> {
+    if is_admin(uid) || table != PARTNER || !matches!(method, "read" | "search_read") {
+        return Ok(());
+    }
+    let fields = args
+        .get(1)
+        .filter(|fields| !fields.is_null())
+        .or_else(|| kwargs.get("fields"));
+    let every_field = match fields {
+        None | Some(Value::Null | Value::Bool(false)) => true,
+        Some(Value::Array(names)) => names.is_empty(),
+        Some(_) => false,
+    };
+    if !every_field {
+        return Ok(());
+    }
+    let denial = Fault::acl(
+        "access",
+        "Mail RTC session",
+        "discuss.channel.rtc.session",
+        "Administration/Settings",
+    );
+    Err(Fault::field_read_denied(
+        schema::MODELS[table].name,
+        "rtc_session_ids",
+        denial,
+    ))
 }
 
 /// The current UTC time as Odoo prints datetimes.

@@ -493,3 +493,60 @@ fn each_version_answers_its_own_version_and_uids() {
         })
     );
 }
+
+#[test]
+fn odoo_19_refuses_a_restricted_read_of_every_field_over_xml_rpc_too() {
+    let read = |version: OdooVersion, uid: i64, password: &str, kwargs: Value| {
+        Erp::new(version).dispatch(
+            "object",
+            "execute_kw",
+            &[
+                json!(DEMO_DB),
+                json!(uid),
+                json!(password),
+                json!("res.partner"),
+                json!("search_read"),
+                json!([[["id", "=", 9]]]),
+                kwargs,
+            ],
+        )
+    };
+    let user = super::super::DEMO_USER_UID;
+    for kwargs in [json!({}), json!({"fields": []})] {
+        let refused = read(
+            OdooVersion::Odoo19,
+            user,
+            DEMO_USER_PASSWORD,
+            kwargs.clone(),
+        );
+        let Err(Fault { code: 4, string }) = refused else {
+            panic!("{kwargs}: {refused:?}");
+        };
+        assert!(string.starts_with(
+            "Failed to read field res.partner.rtc_session_ids\nYou are not allowed to access \
+             'Mail RTC session' (discuss.channel.rtc.session) records.\n\n"
+        ));
+        // Odoo 18 and the admin read every field.
+        assert!(read(
+            OdooVersion::Odoo18,
+            user,
+            DEMO_USER_PASSWORD,
+            kwargs.clone()
+        )
+        .is_ok());
+        let admin = read(
+            OdooVersion::Odoo19,
+            DEMO_ADMIN_UID_FOR_TESTS,
+            DEMO_PASSWORD,
+            kwargs,
+        );
+        assert!(admin.is_ok());
+    }
+    let named = read(
+        OdooVersion::Odoo19,
+        user,
+        DEMO_USER_PASSWORD,
+        json!({"fields": ["name"]}),
+    );
+    assert_eq!(named, Ok(json!([{"id": 9, "name": "Wood Corner"}])));
+}

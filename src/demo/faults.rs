@@ -179,6 +179,28 @@ impl Fault {
         )
     }
 
+    /// Code 4: a read of every field reached a relational one whose model the user may not
+    /// read (Odoo 19 puts `Failed to read field <model>.<field>` over that model's denial).
+    pub(crate) fn field_read_denied(model: &str, field: &str, denial: Fault) -> Fault {
+        Fault::new(
+            4,
+            format!("Failed to read field {model}.{field}\n{}", denial.string),
+        )
+    }
+
+    /// Code 4: the context's `allowed_company_ids` names a company the user is not in.
+    pub(crate) fn invalid_companies() -> Fault {
+        Fault::new(4, "Access to unauthorized or invalid companies.")
+    }
+
+    /// Code 2: `res.users.unlink` of the admin (or of `__system__`).
+    pub(crate) fn admin_user_unlink() -> Fault {
+        Fault::user(
+            "You can not remove the admin user as it is used internally for resources created \
+             by Odoo (updates, module installation, ...)",
+        )
+    }
+
     pub(crate) fn private_method(method: &str) -> Fault {
         Fault::new(
             4,

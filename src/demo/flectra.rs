@@ -3,8 +3,10 @@
 //! adapts what goes in and what comes out: the version, uids 1 (admin) and 7 (demo_api),
 //! `Access denied`, access errors and `except_orm` messages as tuple reprs, validation errors
 //! as fault 1 `flectra.exceptions.ValidationError`, a silent unlink of missing records,
-//! unknown fields dropped by create and write, `ir.model` readable by every user, and the 57
-//! partner fields of `fields_get`. The HTTP side (HTTP/1.0, no `Connection`, the prolog, an
+//! unknown fields dropped by create and write, `ir.model` readable by every user, the 57
+//! partner fields of `fields_get`, the admin user's unlink refused before the access check,
+//! Odoo 11's texts for a bad domain field and an unknown service (with a string fault code on
+//! a legacy path). The HTTP side (HTTP/1.0, no `Connection`, the prolog, an
 //! HTML 500 for a malformed body) is in `server`. No I/O.
 
 use std::sync::RwLock;
@@ -112,6 +114,22 @@ fn flectra_only(table: TableId, name: &str) -> bool {
         && FLECTRA_ONLY_PARTNER_FIELDS
             .iter()
             .any(|field| field.0 == name)
+}
+
+/// What Flectra 1.x refuses before the ORM checks the access rights: `res.users.unlink` of
+/// the admin raises first (fixture flectra14/59: demo_api, who may not delete users, is told
+/// the admin cannot be removed).
+pub(crate) fn refusal_before_access_check(
+    table: TableId,
+    method: &str,
+    positional: &[Value],
+) -> Option<Fault> {
+    let admin = Value::from(ADMIN_UID);
+    let of_admin = match positional.first()? {
+        Value::Array(ids) => ids.contains(&admin),
+        id => *id == admin,
+    };
+    (table == USERS && method == "unlink" && of_admin).then(Fault::admin_user_unlink)
 }
 
 /// A model method called the Flectra 1.4 way, by the Odoo 18 core in between.
@@ -304,19 +322,26 @@ fn tuple_repr(message: &str) -> String {
     out
 }
 
-/// The frames of every Flectra 1.4 `execute_kw` traceback (tests/fixtures/flectra14/55).
-const FRAMES: &str = "Traceback (most recent call last):\n  \
+/// The frames above a service's `dispatch`: all of the traceback when there is no such
+/// service (tests/fixtures/flectra14/50, 51).
+const RPC_FRAMES: &str = "Traceback (most recent call last):\n  \
 File \"/opt/flectra/flectra/service/wsgi_server.py\", line 124, in wsgi_xmlrpc\n    \
 result = flectra.http.dispatch_rpc(service, method, params)\n  \
 File \"/opt/flectra/flectra/http.py\", line 118, in dispatch_rpc\n    \
-result = dispatch(method, params)\n  \
-File \"/opt/flectra/flectra/service/model.py\", line 39, in dispatch\n    \
-res = fn(db, uid, *params)\n";
+result = dispatch(method, params)\n";
+
+/// The frame under them in every Flectra 1.4 `execute_kw` traceback (tests/fixtures/flectra14/55).
+const OBJECT_FRAME: &str = "  File \"/opt/flectra/flectra/service/model.py\", line 39, in \
+dispatch\n    res = fn(db, uid, *params)\n";
+
+/// What `dispatch_rpc` raises for a service it does not know: it never binds `dispatch`.
+const NO_SUCH_SERVICE: &str =
+    "UnboundLocalError: local variable 'dispatch' referenced before assignment";
 
 fn traceback(exception: &str) -> Fault {
     Fault {
         code: 1,
-        string: format!("{FRAMES}{exception}\n"),
+        string: format!("{RPC_FRAMES}{OBJECT_FRAME}{exception}\n"),
     }
 }
 
@@ -428,11 +453,40 @@ fn server_error(fault: Fault) -> Fault {
     } else if last.starts_with("ValueError: Invalid leaf") {
         "TypeError: unhashable type: 'list'".to_owned()
     } else if last.starts_with("KeyError: ") {
-        "UnboundLocalError: local variable 'dispatch' referenced before assignment".to_owned()
+        return Fault {
+            code: 1,
+            string: format!("{RPC_FRAMES}{NO_SUCH_SERVICE}\n"),
+        };
+    } else if let Some(leaf) = extended_leaf(&last) {
+        leaf
     } else {
         last.replace("odoo.", "flectra.")
     };
     traceback(&last)
+}
+
+/// Odoo 18's `ValueError: Invalid field res.partner.nope in leaf ('nope', '=', 1)` as Odoo 11's
+/// expression parser words it: the field quoted, the leaf an `ExtendedLeaf` on the table
+/// (tests/fixtures/flectra14/34).
+fn extended_leaf(odoo: &str) -> Option<String> {
+    let (path, leaf) = odoo
+        .strip_prefix("ValueError: Invalid field ")?
+        .split_once(" in leaf ")?;
+    let (model, field) = path.rsplit_once('.')?;
+    Some(format!(
+        "ValueError: Invalid field '{field}' in leaf \"<osv.ExtendedLeaf: {leaf} on {} (ctx: )>\"",
+        model.replace('.', "_")
+    ))
+}
+
+/// The `faultCode` of a traceback on the legacy endpoints (`/xmlrpc/<service>`, without
+/// `2/`): the text of the exception, the traceback staying the `faultString`
+/// (tests/fixtures/flectra14/50). The demo serves only unknown services there.
+pub(crate) fn legacy_fault_code(fault: &Fault) -> String {
+    let last = fault.string.trim_end().lines().last().unwrap_or_default();
+    last.split_once(": ")
+        .map_or(last, |(_, message)| message)
+        .to_owned()
 }
 
 #[cfg(test)]

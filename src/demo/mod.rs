@@ -4,7 +4,8 @@
 //! It keeps its data in memory, is seeded identically on every start, and never persists
 //! anything. It serves `/xmlrpc/2/...` and a few web routes for pass-through tests (a login page
 //! with a session cookie, a download, an upload echo, a WebSocket echo); no legacy
-//! `/xmlrpc/<service>` (string fault codes), no JSON-RPC, no real web client; images are empty.
+//! `/xmlrpc/<service>` (string fault codes: as Flectra 1.4, only an unknown service's), no
+//! JSON-RPC, no real web client; images are empty.
 //!
 //! Codemap: `schema` and `models` (models and fields), `seed` (the dataset), `data`
 //! (storage, computed fields, read format), `domain`, `matching` and `order` (search),

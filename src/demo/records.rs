@@ -176,10 +176,7 @@ pub(crate) fn unlink(
     check_exist(db, table, ids, uid)?;
     let model = db.model(table);
     if table == USERS && ids.iter().any(|id| *id <= 2) {
-        return Err(Fault::user(
-            "You can not remove the admin user as it is used internally for resources created \
-             by Odoo (updates, module installation, ...)",
-        ));
+        return Err(Fault::admin_user_unlink());
     }
     // Records that still require one of these (a required many2one) block the deletion.
     for (other, other_table) in db.tables.iter().enumerate() {

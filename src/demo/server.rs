@@ -1,5 +1,5 @@
 //! The HTTP side of the demo ERP: an accept loop serving hyper http1 connections, routing
-//! `POST /xmlrpc/2/<service>` to `dispatch`, with Odoo's (Werkzeug's) status lines, headers
+//! `POST /xmlrpc/2/<service>` (and, as Flectra 1.4, unknown `/xmlrpc/<service>`) to `dispatch`, with Odoo's (Werkzeug's) status lines, headers
 //! and HTML error pages. Data is read under a short lock inside `dispatch`; the answer is
 //! encoded after the lock is released.
 
@@ -239,16 +239,30 @@ async fn handle_odoo(
     keep_alive: bool,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let service = match request.uri().path().strip_prefix("/xmlrpc/2/") {
-        Some(service) if !service.is_empty() && !service.contains('/') => service.to_string(),
-        _ => {
-            return Ok(html(
-                StatusCode::NOT_FOUND,
-                b"NOT FOUND",
-                NOT_FOUND_PAGE,
-                keep_alive,
-            ))
+    let path = request.uri().path();
+    let (service, legacy) = match path.strip_prefix("/xmlrpc/2/") {
+        Some(service) if !service.is_empty() && !service.contains('/') => {
+            (service.to_string(), false)
         }
+        // Flectra 1.4 takes any other `/xmlrpc/<service>` for a legacy endpoint, whose faults
+        // have a string code (fixture flectra14/50); the demo serves no legacy service there.
+        _ => match path.strip_prefix("/xmlrpc/") {
+            Some(service)
+                if erp.version() == OdooVersion::Flectra14
+                    && !service.is_empty()
+                    && !matches!(service, "common" | "db" | "object") =>
+            {
+                (service.to_string(), true)
+            }
+            _ => {
+                return Ok(html(
+                    StatusCode::NOT_FOUND,
+                    b"NOT FOUND",
+                    NOT_FOUND_PAGE,
+                    keep_alive,
+                ))
+            }
+        },
     };
     if request.method() == Method::OPTIONS {
         let mut response = html(StatusCode::OK, b"OK", "", keep_alive);
@@ -327,6 +341,10 @@ async fn handle_odoo(
     let mut out = Vec::with_capacity(4096);
     match answer {
         Ok(value) => xmlrpc::encode_response(&mut out, &value),
+        Err(fault) if legacy => {
+            let code = xmlrpc::FaultCode::Text(super::flectra::legacy_fault_code(&fault));
+            xmlrpc::encode_fault_code(&mut out, &code, &fault.string);
+        }
         Err(fault) => xmlrpc::encode_fault(&mut out, fault.code, &fault.string),
     }
     drop(cursor);

@@ -1155,6 +1155,9 @@ async fn the_demo_answers_byte_for_byte_as_flectra_1_4() {
         ("31-access-error-create-partner", "/xmlrpc/2/object"),
         ("36-bad-order", "/xmlrpc/2/object"),
         ("46-private-method", "/xmlrpc/2/object"),
+        ("50-unknown-path", "/xmlrpc/3/object"),
+        ("51-unknown-service", "/xmlrpc/2/nope"),
+        ("59-unlink-admin-user", "/xmlrpc/2/object"),
     ];
     let mut failures = Vec::new();
     for (name, path) in identical {
@@ -1212,6 +1215,7 @@ async fn the_demo_answers_with_flectra_1_4_faults_values_and_pages() {
     for name in [
         "04-common-authenticate-unknown-db",
         "32-validation-duplicate-login",
+        "34-bad-domain-field",
         "35-bad-domain-operator",
         "45-method-returns-none",
         "47-unknown-method",
@@ -1234,12 +1238,13 @@ async fn the_demo_answers_with_flectra_1_4_faults_values_and_pages() {
             "{name}"
         );
     }
-    // 51: an unknown service.
-    let request = fixture("51-unknown-service.request.xml");
-    let answer = replay(erp.addr(), "POST", "/xmlrpc/2/nope", &request).await;
+    // 48: `db.list` answers every database of the lab's PostgreSQL cluster (five names that
+    // are lab state); the demo has one, and answers it as the same array of strings.
+    let request = fixture("48-db-list.request.xml");
+    let answer = replay(erp.addr(), "POST", "/xmlrpc/2/db", &request).await;
     assert_eq!(
-        last_line(&answer),
-        recorded_last_line("51-unknown-service.response.xml")
+        decoded(&answer),
+        Ok(json!([odoo_rest_proxy::demo::DEMO_DB]))
     );
 
     // Unknown fields are dropped (25); ir.model is readable by a plain user (30); the

@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use odoo_rest_proxy::demo::{self, DemoConfig, OdooVersion};
+use reqwest::Method;
 use serde_json::Value;
+
+use crate::support::{start_with, Wire, WIRE};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odoo19-json2")
@@ -134,6 +137,7 @@ const REPLAYED: &[(u32, Check)] = &[
     (79, Check::Bytes),
     (80, Check::Bytes),
     (82, Check::Shape),
+    (83, Check::Shape),
     (96, Check::Bytes),
     (36, Check::Shape),
     (37, Check::Shape),
@@ -157,7 +161,6 @@ const NOT_REPLAYED: &[(u32, &str)] = &[
     (63, "web_search_read is not a demo method"),
     (64, "name_search is not a demo method"),
     (81, "the demo's res.company has no currency_id / parent_id / partner_id"),
-    (83, "the demo ignores allowed_company_ids in the context"),
     (85, "the demo's res.users has no group_ids"),
     (86, "ir.http/session_info is not a demo model method"),
     (87, "/web/session routes are not in the demo"),
@@ -173,7 +176,11 @@ const NOT_REPLAYED: &[(u32, &str)] = &[
 ];
 
 async fn send(erp: &str, n: u32) -> Message {
-    let raw = String::from_utf8(file(n, "request")).unwrap();
+    send_request(erp, &String::from_utf8(file(n, "request")).unwrap()).await
+}
+
+/// Sends a request written as the recorded ones are (the lab's keys and database).
+async fn send_request(erp: &str, raw: &str) -> Message {
     let raw = raw
         .replace("<admin-api_key>", demo::DEMO_ADMIN_API_KEY)
         .replace("<demo_api-api_key>", demo::DEMO_USER_API_KEY)
@@ -319,4 +326,90 @@ fn every_transcript_is_replayed_or_says_why_not() {
         .collect();
     named.sort();
     assert_eq!(named, (1..=97).collect::<Vec<_>>());
+}
+
+/// Odoo 19 refuses a restricted user's read of every field (issue 13: one of res.partner's
+/// fields points to records only administrators may read). No transcript records that read;
+/// its refusal is an AccessError as 40's is, and the same read naming its field (41) passes.
+/// Through the proxy, a GET without `field` by that user names the fields of the user's own
+/// `fields_get`, and answers 200.
+#[tokio::test]
+async fn a_restricted_users_read_of_every_field_is_refused_but_not_through_the_proxy() {
+    let stack = WIRE
+        .scope(
+            Wire::Json2,
+            start_with(|config| config.gate.allow = vec!["res.partner".into()]),
+        )
+        .await;
+    let erp = stack.erp.url();
+    let recorded = parse(&file(40, "response"));
+    let named = String::from_utf8(file(41, "request")).unwrap();
+    assert!(named.ends_with(r#"{"domain": [["id", "=", 9]], "fields": ["name"]}"#));
+    let request = |body: &str| {
+        let head = named.split("\r\n\r\n").next().unwrap();
+        let head = head.replace(
+            "Content-Length: 48",
+            &format!("Content-Length: {}", body.len()),
+        );
+        format!("{head}\r\n\r\n{body}")
+    };
+    for body in [
+        r#"{"domain": [["id", "=", 9]]}"#,
+        r#"{"domain": [["id", "=", 9]], "fields": []}"#,
+        r#"{"domain": [["id", "=", 9]], "fields": null}"#,
+    ] {
+        let got = send_request(&erp, &request(body)).await;
+        assert_eq!(
+            (got.status(), got.header("content-type"), shape(&got.body)),
+            (
+                recorded.status(),
+                recorded.header("content-type"),
+                shape(&recorded.body)
+            ),
+            "{body}: {}",
+            String::from_utf8_lossy(&got.body)
+        );
+        let error: Value = serde_json::from_slice(&got.body).unwrap();
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "Failed to read field res.partner.rtc_session_ids\nYou are not allowed to \
+                 access 'Mail RTC session' (discuss.channel.rtc.session) records."
+            ),
+            "{message}"
+        );
+        assert_eq!(error["arguments"], serde_json::json!([message]));
+    }
+    let read = r#"{"ids": [9]}"#;
+    let read = request(read).replace("/res.partner/search_read", "/res.partner/read");
+    assert_eq!(send_request(&erp, &read).await.status(), 403);
+    let named = send_request(&erp, &named).await;
+    assert_eq!(
+        named.status(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&named.body)
+    );
+    // The admin reads every field.
+    let admin =
+        request(r#"{"domain": [["id", "=", 9]]}"#).replace("<demo_api-api_key>", "<admin-api_key>");
+    assert_eq!(send_request(&erp, &admin).await.status(), 200);
+
+    let login = stack
+        .login_as(demo::DEMO_USER_LOGIN, demo::DEMO_USER_API_KEY)
+        .await;
+    assert_eq!(login.status, 200, "{}", login.json);
+    let token = login.json["access_token"].as_str().unwrap();
+    for path in ["/api/res.partner", "/api/res.partner/9"] {
+        stack.erp.reset_calls();
+        let answer = stack.send(stack.call(Method::GET, path, token)).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.json);
+        let services: Vec<_> = stack.erp.calls().into_iter().map(|c| c.service).collect();
+        assert!(services.iter().all(|s| s == "json2"), "{services:?}");
+        let row = match &answer.json {
+            Value::Array(rows) => &rows[0],
+            json => &json["results"][0],
+        };
+        assert!(row["name"].is_string(), "{path}: {}", answer.json);
+    }
 }
