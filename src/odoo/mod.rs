@@ -58,7 +58,7 @@ pub struct UpstreamConfig {
 impl std::fmt::Debug for UpstreamConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpstreamConfig")
-            .field("url", &crate::secret::redact_url(&self.url))
+            .field("url", &crate::secret::redact_url(&self.url.to_string()))
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("max_concurrency", &self.max_concurrency)
@@ -111,7 +111,7 @@ impl UpstreamError {
 pub struct OdooClient {
     pool: Arc<Pool>,
     /// The upstream URL as configured (no userinfo: refused), for `Debug` and new pools.
-    url: Arc<str>,
+    url: Uri,
     /// `host[:port]` of the upstream, the `Host` of every call.
     host: HeaderValue,
     /// The paths called, in origin form under the upstream's base path, built once.
@@ -134,7 +134,7 @@ pub struct OdooClient {
 impl std::fmt::Debug for OdooClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OdooClient")
-            .field("url", &crate::secret::redact_url(&self.url))
+            .field("url", &crate::secret::redact_url(&self.url.to_string()))
             .finish_non_exhaustive()
     }
 }
@@ -166,7 +166,7 @@ impl OdooClient {
         };
         Ok(OdooClient {
             pool: Arc::new(pool(&parsed, config)?),
-            url: Arc::from(base),
+            url: parsed.clone(),
             host: HeaderValue::from_str(authority)
                 .map_err(|e| format!("invalid upstream URL: {e}"))?,
             common_path: path("/xmlrpc/2/common")?,
@@ -203,12 +203,8 @@ impl OdooClient {
     /// The same client with a connection pool of its own, for another thread's runtime; the
     /// limiter (and its queue) stays shared.
     pub fn with_own_pool(&self, config: &UpstreamConfig) -> Result<OdooClient, String> {
-        let url: Uri = self
-            .url
-            .parse()
-            .map_err(|e| format!("invalid upstream URL: {e}"))?;
         Ok(OdooClient {
-            pool: Arc::new(pool(&url, config)?),
+            pool: Arc::new(pool(&self.url, config)?),
             ..self.clone()
         })
     }
