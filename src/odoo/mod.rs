@@ -119,8 +119,6 @@ pub struct OdooClient {
     object_path: Uri,
     db_path: Uri,
     web_version_path: Uri,
-    /// The upstream's base path (usually empty), for `/json/2/<model>/<method>`.
-    base_path: Arc<str>,
     limiter: Arc<Limiter>,
     timeout: Duration,
     max_response_bytes: usize,
@@ -173,7 +171,6 @@ impl OdooClient {
             object_path: path("/xmlrpc/2/object")?,
             db_path: path("/xmlrpc/2/db")?,
             web_version_path: path("/web/version")?,
-            base_path: Arc::from(base_path),
             limiter: Arc::new(Limiter::new(LimiterConfig {
                 min_concurrency: config.min_concurrency,
                 max_concurrency: config.max_concurrency,
@@ -402,7 +399,7 @@ impl OdooClient {
         let one_dict_create = method == "create" && args.get(0).is_some_and(Value::is_object);
         let body = json2::request_body(method, &args, kwargs.as_ref())
             .map_err(|e| UpstreamError::Unreadable(format!("cannot send over JSON-2: {e}")))?;
-        let path = json2_path(&self.base_path, model, method)?;
+        let path = json2_path(self.url.path().trim_end_matches('/'), model, method)?;
         // A database name or key that no header can carry names no database, no user.
         let database = HeaderValue::from_str(db)
             .map_err(|_| UpstreamError::Fault(OdooFault::UnknownDatabase(db.to_owned())))?;
@@ -640,16 +637,15 @@ fn pool(url: &Uri, config: &UpstreamConfig) -> Result<Pool, String> {
 /// `{base}/json/2/{model}/{method}`, each name percent-encoded where it is not a plain
 /// name (model and method names are; this only keeps odd input from breaking the path).
 fn json2_path(base: &str, model: &str, method: &str) -> Result<Uri, UpstreamError> {
-    let mut path = format!("{base}/json/2/");
-    for (i, name) in [model, method].into_iter().enumerate() {
-        if i > 0 {
-            path.push('/');
-        }
-        for &byte in name.as_bytes() {
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-' | b'~') {
-                path.push(byte as char);
-            } else {
-                path.push_str(&format!("%{byte:02X}"));
+    let mut path = format!("{base}/json/2");
+    for name in [model, method] {
+        path.push('/');
+        for byte in name.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' | b'~' => {
+                    path.push(char::from(byte));
+                }
+                _ => path.push_str(&format!("%{byte:02X}")),
             }
         }
     }
