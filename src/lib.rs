@@ -18,7 +18,8 @@
 //!   pass-through.
 //! - [`secret`]: a string that is never formatted.
 //! - [`metrics`]: every metric name and label; [`admin`]: `/healthz`, `/readyz`, `/metrics`.
-//! - [`access`]: request ids and the access-log line; [`cors`]: CORS under `/api`.
+//! - [`access`]: request ids and the access-log line; [`logline`]: the text log line;
+//!   [`cors`]: CORS under `/api`.
 //! - [`check`]: the `check` subcommand's report.
 
 pub mod access;
@@ -30,6 +31,7 @@ pub mod cors;
 pub mod demo;
 pub mod error;
 pub mod json2;
+pub mod logline;
 pub mod metrics;
 pub mod odoo;
 pub mod passthrough;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use odoo_rest_proxy::config::{Cli, Command, Config, ConfigError, LogConfig, LogFormat};
 use odoo_rest_proxy::demo::{self, DemoConfig};
+use odoo_rest_proxy::logline::TextLine;
 use tokio::net::TcpListener;
 
 /// mimalloc: a REST call allocates for every value it decodes; glibc's malloc was a quarter of
@@ -45,9 +46,7 @@ fn init_logging(log: &LogConfig) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match log.format {
-        LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
+        LogFormat::Text => builder.fmt_fields(TextLine).event_format(TextLine).init(),
         LogFormat::Json => builder.json().with_current_span(true).init(),
     }
 }

@@ -543,7 +543,8 @@ async fn secrets_reach_no_log_error_body_or_debug_output() {
             let logs = logs.clone();
             move || logs.clone()
         })
-        .with_ansi(false)
+        .fmt_fields(odoo_rest_proxy::logline::TextLine)
+        .event_format(odoo_rest_proxy::logline::TextLine)
         .finish();
     // A current-thread runtime: the proxy and the demo ERP run on this thread, under this
     // subscriber.
