@@ -108,7 +108,9 @@ impl Pool {
         loop {
             let (mut connection, reused) = match self.checkout() {
                 Some(connection) => (connection, true),
-                None => (self.connect().await?, false),
+                // Boxed: connecting is the rare case, and its future (about 2.4 KiB) would
+                // otherwise be carried, and copied, by every call's future up to the server.
+                None => (Box::pin(self.connect()).await?, false),
             };
             let sending = connection.sender.try_send_request(request);
             let (answer, open) = drive(&mut connection.io, sending).await;
@@ -136,7 +138,8 @@ impl Pool {
         &self,
         request: Request<Body>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        let Connection { mut sender, io } = *self.connect().await?;
+        // Boxed for the reason `send` boxes it: a pass-through's future stays small.
+        let Connection { mut sender, io } = *Box::pin(self.connect()).await?;
         tokio::spawn(async move {
             if let Err(error) = io.with_upgrades().await {
                 tracing::debug!(%error, "upstream upgrade connection ended with an error");

@@ -234,7 +234,9 @@ where
                 &parts.headers,
                 &state.config.passthrough.trusted_proxies,
             );
-            auth::get_tokens(state, &read().await?, client)
+            // Boxed: a login's future (about 9 KiB, its parallel ERP calls) would otherwise
+            // set the size, and the copies, of every REST call's future.
+            Box::pin(auth::get_tokens(state, &read().await?, client))
                 .await
                 .map(Reply::Value)
         }
