@@ -1,6 +1,7 @@
 """Drives benches/cpu_per_call.sh: logs in, seeds 80 partners, then per scenario times N REST
 calls on the proxy and N forwards of the same XML-RPC call on nginx, each between a
-`callgrind_control -z` and `-d`; prints one Markdown row per scenario.
+`callgrind_control -z` and `-d`; prints one Markdown row per scenario. Last row: N pass-through
+fetches of the demo ERP's `/web/login` page through each.
 
 Usage (from the script): cpu_per_call.py PROXY_PORT NGINX_PORT N OUT_DIR PROXY_PID NGINX_PID
 """
@@ -56,3 +57,7 @@ for name, ((m, p, b), xml) in sc.items():
             raise RuntimeError(body[:300])
     theirs = measured(ng_pid, forward)
     print(f"| {name} | {ours:,.0f} | {theirs:,.0f} | {ours/theirs:.2f}x |", flush=True)
+# Pass-through: the same page fetched through each (the proxy forwards everything outside /api).
+page = lambda conn: lambda: req(conn, "GET", "/web/login")
+ours, theirs = measured(px_pid, page(c)), measured(ng_pid, page(g))
+print(f"| pass-through GET /web/login | {ours:,.0f} | {theirs:,.0f} | {ours/theirs:.2f}x |", flush=True)

@@ -3,7 +3,8 @@
 # and nginx forwarding the same XML-RPC call (upstream keep-alive), both in front of the same
 # demo ERP and each under `valgrind --tool=callgrind`; for each scenario, 50 warm-up calls, the
 # counters zeroed (`callgrind_control -z`), N calls one after the other on one keep-alive
-# connection, a dump (`-d`): the dump's total / N. Kernel time (loopback, wake-ups) is not
+# connection, a dump (`-d`): the dump's total / N. A last row does the same for a pass-through
+# page (`GET /web/login` through each). Kernel time (loopback, wake-ups) is not
 # counted: `benches/load.py` measures the whole CPU time.
 #
 # Usage: benches/cpu_per_call.sh        # N=400 BIN=target/release/odoo-rest-proxy
