@@ -641,8 +641,10 @@ impl<'a, S: Sink> Parser<'a, S> {
             text,
             reader,
             base,
-            stack: Vec::new(),
-            names: Vec::new(),
+            // Deep enough for a `search_read` answer (rows of structs of many2one arrays:
+            // 14 open elements), so neither grows while a REST answer is read.
+            stack: Vec::with_capacity(16),
+            names: Vec::with_capacity(16),
             depth: 0,
             content: Text::Empty,
             content_offset: 0,
