@@ -7,7 +7,8 @@
 # page (`GET /web/login` through each). Kernel time (loopback, wake-ups) is not
 # counted: `benches/load.py` measures the whole CPU time.
 #
-# Usage: benches/cpu_per_call.sh        # N=400 BIN=target/release/odoo-rest-proxy
+# Usage: benches/cpu_per_call.sh        # N=400 BIN=target/release/odoo-rest-proxy CONFIG=/dev/null
+# (CONFIG: the proxy's proxy.toml, e.g. one with `[log] format = "json"`)
 # Needs valgrind and nginx (Debian), a release build. Prints a Markdown table; the callgrind
 # files stay in the printed directory for `callgrind_annotate --inclusive=yes`.
 set -euo pipefail
@@ -20,7 +21,7 @@ wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/nul
 ERP=$(port); PX=$(port); NG=$(port)
 $BIN --config /dev/null demo-erp --keep-alive --listen 127.0.0.1:$ERP >/dev/null 2>&1 & ERP_PID=$!
 wait_port $ERP
-valgrind --tool=callgrind --callgrind-out-file=$T/proxy.out $BIN --config /dev/null --listen 127.0.0.1:$PX --upstream http://127.0.0.1:$ERP >/dev/null 2>$T/proxy.err & PX_PID=$!
+valgrind --tool=callgrind --callgrind-out-file=$T/proxy.out $BIN --config "${CONFIG:-/dev/null}" --listen 127.0.0.1:$PX --upstream http://127.0.0.1:$ERP >/dev/null 2>$T/proxy.err & PX_PID=$!
 cat > $T/nginx.conf <<NG
 worker_processes 1; master_process off; daemon off; pid $T/nginx.pid; error_log $T/error.log warn;
 events { worker_connections 1024; }

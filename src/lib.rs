@@ -18,7 +18,7 @@
 //!   pass-through.
 //! - [`secret`]: a string that is never formatted.
 //! - [`metrics`]: every metric name and label; [`admin`]: `/healthz`, `/readyz`, `/metrics`.
-//! - [`access`]: request ids and the access-log line; [`logline`]: the text log line;
+//! - [`access`]: request ids and the access-log line; [`logline`]: the log lines;
 //!   [`cors`]: CORS under `/api`.
 //! - [`check`]: the `check` subcommand's report.
 

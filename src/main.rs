@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use odoo_rest_proxy::config::{Cli, Command, Config, ConfigError, LogConfig, LogFormat};
 use odoo_rest_proxy::demo::{self, DemoConfig};
-use odoo_rest_proxy::logline::TextLine;
+use odoo_rest_proxy::logline::{JsonLine, TextLine};
 use tokio::net::TcpListener;
 
 /// mimalloc: a REST call allocates for every value it decodes; glibc's malloc was a quarter of
@@ -47,7 +47,7 @@ fn init_logging(log: &LogConfig) {
         .with_writer(std::io::stderr);
     match log.format {
         LogFormat::Text => builder.fmt_fields(TextLine).event_format(TextLine).init(),
-        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Json => builder.fmt_fields(JsonLine).event_format(JsonLine).init(),
     }
 }
 
