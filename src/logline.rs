@@ -69,27 +69,53 @@ where
 
 impl<'writer> FormatFields<'writer> for TextLine {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
-        let mut visitor = Fields {
-            writer,
-            result: Ok(()),
-            first: true,
-        };
-        fields.record(&mut visitor);
-        visitor.result
+        Fields::record(writer, fields, false)
     }
 }
 
-/// Writes `name=value` pairs separated by one space; the message bare. Strings are quoted as
-/// `{:?}` quotes them.
+impl<'writer> FormatFields<'writer> for JsonLine {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        Fields::record(writer, fields, true)
+    }
+
+    fn add_fields(
+        &self,
+        current: &mut FormattedFields<Self>,
+        fields: &tracing::span::Record<'_>,
+    ) -> fmt::Result {
+        if !current.fields.is_empty() {
+            current.fields.push(',');
+        }
+        self.format_fields(current.as_writer(), fields)
+    }
+}
+
+/// Writes the fields of an event or span. Text: `name=value` pairs separated by one space, the
+/// message bare, strings quoted as `{:?}` quotes them. JSON: `"name":value` pairs separated by
+/// commas, numbers and booleans as such, a float that is not finite as `null`, everything else
+/// as a string.
 struct Fields<'a> {
     writer: Writer<'a>,
     result: fmt::Result,
     first: bool,
+    json: bool,
 }
 
 impl Fields<'_> {
+    fn record<R: RecordFields>(writer: Writer<'_>, fields: R, json: bool) -> fmt::Result {
+        let mut visitor = Fields {
+            writer,
+            result: Ok(()),
+            first: true,
+            json,
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+
     fn write(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
-        if self.result.is_ok() && !is_log_metadata(field) {
+        // The fields of a `log` crate record that tracing-log turns into metadata.
+        if self.result.is_ok() && !field.name().starts_with("log.") {
             self.result = self.pair(field.name(), value);
         }
     }
@@ -99,22 +125,42 @@ impl Fields<'_> {
         name: &str,
         value: impl FnOnce(&mut Writer<'_>) -> fmt::Result,
     ) -> fmt::Result {
+        let name = name.strip_prefix("r#").unwrap_or(name);
         if !std::mem::take(&mut self.first) {
-            self.writer.write_char(' ')?;
+            self.writer.write_char(if self.json { ',' } else { ' ' })?;
         }
-        if name != "message" {
-            self.writer
-                .write_str(name.strip_prefix("r#").unwrap_or(name))?;
+        if self.json {
+            json_string(&mut self.writer, name)?;
+            self.writer.write_char(':')?;
+        } else if name != "message" {
+            self.writer.write_str(name)?;
             self.writer.write_char('=')?;
         }
         value(&mut self.writer)
+    }
+
+    /// A value written through `Display`: a JSON string, or escaped text.
+    fn display(&mut self, field: &Field, value: impl fmt::Display) {
+        let json = self.json;
+        self.write(field, |writer| {
+            if json {
+                writer.write_char('"')?;
+                write!(JsonEscaped(writer), "{value}")?;
+                writer.write_char('"')
+            } else {
+                write!(Escaped(writer), "{value}")
+            }
+        })
     }
 }
 
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
+        if self.json {
+            return self.write(field, |writer| json_string(writer, value));
+        }
         if field.name() == "message" {
-            return self.write(field, |writer| Escaped(writer).write_str(value));
+            return self.display(field, value);
         }
         self.write(field, |writer| {
             // `{:?}` on a string, without going character by character when nothing needs escaping.
@@ -143,6 +189,20 @@ impl Visit for Fields<'_> {
         })
     }
 
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if !self.json {
+            return self.record_debug(field, &value);
+        }
+        self.write(field, |writer| {
+            // serde_json's own digits (`1e+21`, `null` for NaN), into a buffer on the stack.
+            let mut digits = [0u8; 32];
+            let mut rest = &mut digits[..];
+            serde_json::to_writer(&mut rest, &value).map_err(|_| fmt::Error)?;
+            let written = 32 - rest.len();
+            writer.write_str(std::str::from_utf8(&digits[..written]).map_err(|_| fmt::Error)?)
+        })
+    }
+
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.write(field, |writer| {
             writer.write_str(if value { "true" } else { "false" })
@@ -150,13 +210,11 @@ impl Visit for Fields<'_> {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.write(field, |writer| {
-            write!(Escaped(writer), "{}", WithSources(value))
-        })
+        self.display(field, WithSources(value))
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.write(field, |writer| write!(Escaped(writer), "{value:?}"))
+        self.display(field, format_args!("{value:?}"))
     }
 }
 
@@ -219,109 +277,6 @@ where
     }
 }
 
-impl<'writer> FormatFields<'writer> for JsonLine {
-    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
-        let mut visitor = JsonFields {
-            writer,
-            result: Ok(()),
-            first: true,
-        };
-        fields.record(&mut visitor);
-        visitor.result
-    }
-
-    fn add_fields(
-        &self,
-        current: &mut FormattedFields<Self>,
-        fields: &tracing::span::Record<'_>,
-    ) -> fmt::Result {
-        if !current.fields.is_empty() {
-            current.fields.push(',');
-        }
-        self.format_fields(current.as_writer(), fields)
-    }
-}
-
-/// Writes `"name":value` pairs separated by commas: numbers and booleans as such, a float that
-/// is not finite as `null`, everything else as a string.
-struct JsonFields<'a> {
-    writer: Writer<'a>,
-    result: fmt::Result,
-    first: bool,
-}
-
-impl JsonFields<'_> {
-    fn write(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
-        if self.result.is_ok() && !is_log_metadata(field) {
-            self.result = self.pair(field.name(), value);
-        }
-    }
-
-    fn pair(
-        &mut self,
-        name: &str,
-        value: impl FnOnce(&mut Writer<'_>) -> fmt::Result,
-    ) -> fmt::Result {
-        if !std::mem::take(&mut self.first) {
-            self.writer.write_char(',')?;
-        }
-        json_string(&mut self.writer, name.strip_prefix("r#").unwrap_or(name))?;
-        self.writer.write_char(':')?;
-        value(&mut self.writer)
-    }
-}
-
-impl Visit for JsonFields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.write(field, |writer| json_string(writer, value))
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.write(field, |writer| {
-            writer.write_str(itoa::Buffer::new().format(value))
-        })
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.write(field, |writer| {
-            writer.write_str(itoa::Buffer::new().format(value))
-        })
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.write(field, |writer| {
-            // serde_json's own digits (`1e+21`, `null` for NaN), into a buffer on the stack.
-            let mut digits = [0u8; 32];
-            let mut rest = &mut digits[..];
-            serde_json::to_writer(&mut rest, &value).map_err(|_| fmt::Error)?;
-            let written = 32 - rest.len();
-            writer.write_str(std::str::from_utf8(&digits[..written]).map_err(|_| fmt::Error)?)
-        })
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.write(field, |writer| {
-            writer.write_str(if value { "true" } else { "false" })
-        })
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.write(field, |writer| {
-            writer.write_char('"')?;
-            write!(JsonEscaped(writer), "{}", WithSources(value))?;
-            writer.write_char('"')
-        })
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.write(field, |writer| {
-            writer.write_char('"')?;
-            write!(JsonEscaped(writer), "{value:?}")?;
-            writer.write_char('"')
-        })
-    }
-}
-
 /// A JSON string, escaped as serde_json escapes it.
 fn json_string(writer: &mut Writer<'_>, text: &str) -> fmt::Result {
     writer.write_char('"')?;
@@ -355,11 +310,6 @@ impl fmt::Write for JsonEscaped<'_, '_> {
         }
         self.0.write_str(rest)
     }
-}
-
-/// The fields of a `log` crate record that `tracing-log` turns into metadata.
-fn is_log_metadata(field: &Field) -> bool {
-    field.name().starts_with("log.")
 }
 
 /// An error, then each of its sources after `: `.
