@@ -16,20 +16,12 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/odoo-rest-proxy}
 N=${N:-400}
 T=$(mktemp -d /tmp/orp-cpu-per-call.XXXX)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+. benches/common.sh
 ERP=$(port); PX=$(port); NG=$(port)
 $BIN --config /dev/null demo-erp --keep-alive --listen 127.0.0.1:$ERP >/dev/null 2>&1 & ERP_PID=$!
 wait_port $ERP
 valgrind --tool=callgrind --callgrind-out-file=$T/proxy.out $BIN --config "${CONFIG:-/dev/null}" --listen 127.0.0.1:$PX --upstream http://127.0.0.1:$ERP >/dev/null 2>$T/proxy.err & PX_PID=$!
-cat > $T/nginx.conf <<NG
-worker_processes 1; master_process off; daemon off; pid $T/nginx.pid; error_log $T/error.log warn;
-events { worker_connections 1024; }
-http { access_log off; client_body_temp_path $T/body; proxy_temp_path $T/proxy;
-  fastcgi_temp_path $T/f; uwsgi_temp_path $T/u; scgi_temp_path $T/s;
-  upstream erp { server 127.0.0.1:$ERP; keepalive 128; }
-  server { listen 127.0.0.1:$NG; location / { proxy_pass http://erp; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-NG
+nginx_conf $T $ERP $NG
 valgrind --tool=callgrind --callgrind-out-file=$T/nginx.out nginx -c $T/nginx.conf -p $T >/dev/null 2>$T/nginx.err & NG_PID=$!
 wait_port $PX; wait_port $NG
 echo "| scenario | proxy instructions / REST call | nginx instructions / forward | ratio |"
