@@ -377,8 +377,8 @@ fn timestamp(unix_secs: u64, micros: u32) -> [u8; 27] {
 }
 
 /// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+/// `civil_from_days`, for days on or after the epoch). Also the demo ERP's timestamps.
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let day_of_era = z % 146_097;
@@ -481,29 +481,39 @@ mod tests {
         tracing::info!(upstream = %"http://127.0.0.1:8069/", threads = 2, "serving");
     }
 
-    fn captured(with: impl FnOnce(Captured) -> tracing::Dispatch) -> Vec<String> {
+    /// What `body` logs through the subscriber that `subscriber` builds on a capture.
+    fn written(subscriber: fn(Captured) -> tracing::Dispatch, body: impl FnOnce()) -> Captured {
         let captured = Captured::default();
-        tracing::dispatcher::with_default(&with(captured.clone()), emit);
-        captured.lines()
+        tracing::dispatcher::with_default(&subscriber(captured.clone()), body);
+        captured
+    }
+
+    /// Every level, written to `out`.
+    fn to(
+        out: Captured,
+    ) -> tracing_subscriber::fmt::SubscriberBuilder<
+        tracing_subscriber::fmt::format::DefaultFields,
+        tracing_subscriber::fmt::format::Format,
+        tracing::level_filters::LevelFilter,
+        impl for<'w> tracing_subscriber::fmt::MakeWriter<'w>,
+    > {
+        tracing_subscriber::fmt()
+            .with_max_level(Level::TRACE)
+            .with_writer(move || out.clone())
+    }
+
+    fn ours_text(out: Captured) -> tracing::Dispatch {
+        to(out).fmt_fields(TextLine).event_format(TextLine).into()
+    }
+
+    fn ours_json(out: Captured) -> tracing::Dispatch {
+        to(out).fmt_fields(JsonLine).event_format(JsonLine).into()
     }
 
     #[test]
     fn lines_are_those_of_the_default_format_without_colours() {
-        let ours = captured(|out| {
-            tracing_subscriber::fmt()
-                .with_max_level(Level::TRACE)
-                .with_writer(move || out.clone())
-                .fmt_fields(TextLine)
-                .event_format(TextLine)
-                .into()
-        });
-        let default = captured(|out| {
-            tracing_subscriber::fmt()
-                .with_max_level(Level::TRACE)
-                .with_writer(move || out.clone())
-                .with_ansi(false)
-                .into()
-        });
+        let ours = written(ours_text, emit).lines();
+        let default = written(|out| to(out).with_ansi(false).into(), emit).lines();
         assert_eq!(ours, default);
         assert_eq!(ours.len(), 4);
         assert_eq!(
@@ -530,9 +540,8 @@ mod tests {
         rest.to_owned()
     }
 
-    fn json_lines(with: impl FnOnce(Captured) -> tracing::Dispatch) -> Vec<String> {
-        let captured = Captured::default();
-        tracing::dispatcher::with_default(&with(captured.clone()), || {
+    fn json_lines(subscriber: fn(Captured) -> tracing::Dispatch) -> Vec<String> {
+        let captured = written(subscriber, || {
             emit();
             let span = tracing::info_span!("request", id = "j\"1\n");
             let _entered = span.enter();
@@ -550,22 +559,8 @@ mod tests {
 
     #[test]
     fn json_lines_are_those_of_the_json_format() {
-        let ours = json_lines(|out| {
-            tracing_subscriber::fmt()
-                .with_max_level(Level::TRACE)
-                .with_writer(move || out.clone())
-                .fmt_fields(JsonLine)
-                .event_format(JsonLine)
-                .into()
-        });
-        let theirs = json_lines(|out| {
-            tracing_subscriber::fmt()
-                .with_max_level(Level::TRACE)
-                .with_writer(move || out.clone())
-                .json()
-                .with_current_span(true)
-                .into()
-        });
+        let ours = json_lines(ours_json);
+        let theirs = json_lines(|out| to(out).json().with_current_span(true).into());
         assert_eq!(ours, theirs);
         assert_eq!(ours.len(), 5);
         assert_eq!(
@@ -581,16 +576,7 @@ mod tests {
 
     #[test]
     fn records_of_the_log_crate_show_their_own_target_and_no_log_fields() {
-        let captured = Captured::default();
-        let dispatch: tracing::Dispatch = tracing_subscriber::fmt()
-            .with_writer({
-                let out = captured.clone();
-                move || out.clone()
-            })
-            .fmt_fields(TextLine)
-            .event_format(TextLine)
-            .into();
-        tracing::dispatcher::with_default(&dispatch, || {
+        let captured = written(ours_text, || {
             let record = tracing_log::log::Record::builder()
                 .args(format_args!("handshake done"))
                 .level(tracing_log::log::Level::Warn)
@@ -606,16 +592,7 @@ mod tests {
 
     #[test]
     fn control_characters_are_escaped_so_a_line_stays_one_line() {
-        let captured = Captured::default();
-        let dispatch: tracing::Dispatch = tracing_subscriber::fmt()
-            .with_writer({
-                let out = captured.clone();
-                move || out.clone()
-            })
-            .fmt_fields(TextLine)
-            .event_format(TextLine)
-            .into();
-        tracing::dispatcher::with_default(&dispatch, || {
+        let captured = written(ours_text, || {
             let error = Outer(std::io::Error::other("refused\nFAKE  INFO access: forged"));
             tracing::warn!(error = &error as &(dyn std::error::Error + 'static), shown = %"a\r\nb", "one\nline \x1b[31mred");
         });

@@ -519,23 +519,8 @@ fn now_utc() -> String {
 
 /// `YYYY-MM-DD HH:MM:SS` for seconds since the Unix epoch (proleptic Gregorian, UTC).
 pub(crate) fn format_timestamp(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
     let of_day = seconds % 86_400;
-    // Civil date from a day count, shifting the year to start in March.
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::logline::civil_from_days(seconds / 86_400);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
         of_day / 3_600,
