@@ -108,14 +108,7 @@ impl Erp {
         let Some(method) = methods::resolve(table, method) else {
             return Err(Fault::unknown_method(model_name, method));
         };
-        if let Some(operation) = methods::operation(method, args) {
-            check_access(uid, table, operation)?;
-            self.check_allowed_companies(uid, kwargs)?;
-        }
-        check_every_field_read(uid, table, method, args, kwargs)?;
-        let now = now_utc();
-        let stamp = Stamp { uid, now: &now };
-        methods::call(&self.database, table, method, args, kwargs, stamp)
+        self.run(uid, table, method, args, kwargs)
     }
 
     /// Odoo 13 and later refuse a context whose `allowed_company_ids` names a company the
@@ -326,6 +319,19 @@ impl Erp {
                 "execute_kw() argument after ** must be a mapping",
             ));
         }
+        self.run(uid, table, method, args, kwargs)
+    }
+
+    /// The refusals that come before a method runs (each version's own), then the method, for
+    /// `execute_kw` and JSON-2 alike.
+    fn run(
+        &self,
+        uid: i64,
+        table: TableId,
+        method: &'static str,
+        args: &[Value],
+        kwargs: &Map<String, Value>,
+    ) -> Result<Value, Fault> {
         if self.version == OdooVersion::Flectra14 {
             if let Some(fault) = flectra::refusal_before_access_check(table, method, args) {
                 return Err(fault);
