@@ -64,7 +64,6 @@ pub struct Pool {
     /// Idle connections, oldest first; the newest is reused first.
     idle: Mutex<VecDeque<Idle>>,
     max_idle: usize,
-    idle_timeout: Duration,
 }
 
 impl Pool {
@@ -94,7 +93,6 @@ impl Pool {
             target,
             idle: Mutex::new(VecDeque::new()),
             max_idle,
-            idle_timeout: IDLE_TIMEOUT,
         })
     }
 
@@ -214,7 +212,7 @@ impl Pool {
     fn expire(&self, idle: &mut VecDeque<Idle>, dropped: &mut Vec<Idle>) {
         while idle
             .front()
-            .is_some_and(|entry| entry.since.elapsed() >= self.idle_timeout)
+            .is_some_and(|entry| entry.since.elapsed() >= IDLE_TIMEOUT)
         {
             dropped.extend(idle.pop_front());
         }
